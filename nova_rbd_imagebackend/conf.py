@@ -1,0 +1,102 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The plugin's own options, in the ``[rbd_imagebackend]`` group.
+
+Nova's ``[libvirt]`` options (``images_rbd_pool``, ``images_rbd_ceph_conf``,
+``rbd_user``, ``rbd_secret_uuid``, ``rbd_connect_timeout``, ...) keep their
+meaning and are read from Nova's registration, never registered here.
+"""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup(
+    'rbd_imagebackend',
+    title='Ceph RBD image backend plugin',
+    help="""
+Options of the nova-rbd-imagebackend plugin. The plugin serves
+``[libvirt] images_type = rbd`` and otherwise uses Nova's own ``[libvirt]``
+RBD options unchanged.
+""")
+
+OPTS = [
+    cfg.IntOpt('op_timeout',
+               default=30,
+               min=1,
+               help="""
+Deadline, in seconds, for one Ceph operation.
+
+Every librados and librbd call made by the plugin runs on a bounded worker
+pool and is abandoned with an error after this many seconds, so that an
+unresponsive cluster fails the request instead of hanging nova-compute. The
+value is also handed to librados as ``rados_mon_op_timeout`` and
+``rados_osd_op_timeout`` so that the abandoned call ends too.
+
+Possible values:
+
+* Any positive number of seconds. Long-running copies (flatten, import of
+  an image that is not in the cluster) are made of many calls, each with
+  this deadline, so this does not bound their total duration.
+
+Related options:
+
+* ``[libvirt] rbd_connect_timeout``: the deadline for opening the cluster
+  connection.
+* ``[rbd_imagebackend] max_workers``
+"""),
+    cfg.IntOpt('max_workers',
+               default=8,
+               min=1,
+               max=128,
+               help="""
+Number of threads that run Ceph operations for this compute service.
+
+Operations beyond this number wait for a free thread; their deadline
+counts from when they were submitted.
+
+Related options:
+
+* ``[rbd_imagebackend] op_timeout``
+"""),
+    cfg.IntOpt('mon_addrs_cache_seconds',
+               default=60,
+               min=0,
+               help="""
+How long, in seconds, the monitor addresses read from the cluster are
+reused when writing disk XML.
+
+The addresses are read over the open cluster connection, never with a
+``ceph`` command. 0 reads them for every disk.
+"""),
+    cfg.IntOpt('pool_stats_cache_seconds',
+               default=30,
+               min=0,
+               help="""
+How long, in seconds, the pool capacity figures reported to the resource
+tracker are reused.
+
+The resource tracker asks for capacity several times per periodic task;
+within this window the answer comes from memory. 0 asks the cluster every
+time.
+"""),
+]
+
+
+def register_opts(conf):
+    """Register the plugin's options on ``conf`` (idempotent)."""
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    """Return the options for oslo-config-generator."""
+    return [(GROUP, OPTS)]

@@ -1,0 +1,96 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Command line for the throwaway Ceph cluster.
+
+    python -m sandbox start  [--dir D] [--objectstore bluestore]
+    python -m sandbox status [--dir D] [--json]
+    python -m sandbox env    [--dir D]
+    python -m sandbox stop   [--dir D]
+"""
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+
+from sandbox import ceph
+from sandbox import SandboxError
+
+DEFAULT_DIR = '/tmp/nova-rbd-ceph-sandbox'
+
+
+def _print_status(status):
+    print('cluster   %s' % status['fsid'])
+    print('conf      %s' % status['conf'])
+    for name, alive in sorted(status['daemons'].items()):
+        print('%-9s %s' % (name, 'running' if alive else 'NOT RUNNING'))
+    if 'health' in status:
+        print('health    %s' % status['health']['status'])
+        print('pools     %s' % ', '.join(status['pools']))
+        print('pgs       %s' % ', '.join(
+            '%d %s' % (n, state) for state, n in status['pgs'].items()))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python -m sandbox',
+                                     description=__doc__.split('\n')[0])
+    parser.add_argument('command', choices=('start', 'stop', 'status', 'env'))
+    parser.add_argument('--dir',
+                        default=os.environ.get('CEPH_SANDBOX_DIR',
+                                               DEFAULT_DIR),
+                        help='folder holding all of the cluster state '
+                             '(default: $CEPH_SANDBOX_DIR or %s)'
+                             % DEFAULT_DIR)
+    parser.add_argument('--objectstore', choices=('memstore', 'bluestore'),
+                        default='memstore',
+                        help='memstore keeps data in RAM; bluestore in a '
+                             'sparse file in --dir (start only)')
+    parser.add_argument('--osd-gib', type=int, default=2,
+                        help='OSD capacity in GiB (start only)')
+    parser.add_argument('--json', action='store_true',
+                        help='machine-readable status')
+    args = parser.parse_args(argv)
+    try:
+        if args.command == 'start':
+            started = time.time()
+            box = ceph.CephSandbox.start(
+                args.dir, objectstore=args.objectstore,
+                osd_bytes=args.osd_gib * 1024 ** 3,
+                log=lambda m: print('  %5.1fs  %s' % (time.time() - started,
+                                                      m)))
+            print('Ceph sandbox ready in %.1f s (PGs active+clean)'
+                  % (time.time() - started))
+            _print_status(box.status())
+        elif args.command == 'env':
+            box = ceph.CephSandbox.attach(args.dir)
+            for name, value in sorted(box.env().items()):
+                print('export %s=%s' % (name, shlex.quote(value)))
+        elif args.command == 'status':
+            status = ceph.CephSandbox.attach(args.dir).status()
+            if args.json:
+                print(json.dumps(status, indent=1, sort_keys=True))
+            else:
+                _print_status(status)
+        else:
+            ceph.CephSandbox.attach(args.dir).stop()
+            print('stopped and removed %s' % args.dir)
+    except SandboxError as exc:
+        print('error: %s' % exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
