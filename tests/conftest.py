@@ -60,8 +60,11 @@ def ceph_sandbox(tmp_path_factory):
         from sandbox import ceph
     except ImportError as exc:
         unavailable('rados/rbd bindings not importable: %s' % exc)
+    # Memstore takes RAM only for data written; the size is what the
+    # pools report as capacity to Nova's resource tracker.
     box = ceph.CephSandbox.start(
-        str(tmp_path_factory.mktemp('ceph') / 'cluster'))
+        str(tmp_path_factory.mktemp('ceph') / 'cluster'),
+        osd_bytes=16 * 1024 ** 3)
     # Fixture teardown covers failures; atexit covers an interrupted run
     # that never reaches teardown.  stop() is idempotent.
     atexit.register(box.stop)

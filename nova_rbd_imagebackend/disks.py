@@ -1,0 +1,70 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Find and remove the RBD images that belong to one instance."""
+
+import time
+
+import nova.conf
+from oslo_log import log as logging
+
+from nova_rbd_imagebackend import exceptions
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+
+def instance_disks(client, pool, instance_uuid):
+    """Names of every RBD image of the instance: <uuid>_*."""
+    return client.list_prefix(pool, instance_uuid + '_')
+
+
+def expects_disks(instance):
+    """True if the instance has any disk in the image backend."""
+    flavor = instance.flavor
+    return bool(instance.image_ref or flavor.ephemeral_gb or flavor.swap)
+
+
+def remove_instance_disks(client, pool, instance, only=None):
+    """Remove the instance's images (and their snapshots).
+
+    :param only: optional predicate on the image name.
+    :raises RbdBusy: if an image still has a watcher after Nova's
+        [libvirt] rbd_destroy_volume_retries attempts; nothing is
+        dropped silently.
+    """
+    names = [n for n in instance_disks(client, pool, instance.uuid)
+             if only is None or only(n)]
+    for name in names:
+        _remove_with_retries(client, pool, name)
+    if names:
+        LOG.info('Removed RBD images %s', ', '.join(sorted(names)),
+                 instance=instance)
+    return names
+
+
+def _remove_with_retries(client, pool, name):
+    attempts = CONF.libvirt.rbd_destroy_volume_retries + 1
+    for attempt in range(1, attempts + 1):
+        try:
+            client.remove(pool, name)
+            return
+        except exceptions.RbdBusy as exc:
+            # A watcher (QEMU that has not quite exited) holds the image;
+            # it goes away when its watch times out.
+            if attempt == attempts:
+                LOG.error('Cannot remove %s/%s: %s; it is left in place. '
+                          'Find its watcher with "rbd status %s/%s"',
+                          pool, name, exc, pool, name)
+                raise
+            LOG.warning('Removing %s/%s failed (%s), attempt %d of %d',
+                        pool, name, exc, attempt, attempts)
+            time.sleep(CONF.libvirt.rbd_destroy_volume_retry_interval)

@@ -1,0 +1,51 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The plugin's exceptions.
+
+They subclass Nova's exceptions where Nova already knows what to do with
+them (an instance fault with the message, a fallback, a refusal).
+"""
+
+from nova import exception
+
+
+class CephError(exception.NovaException):
+    msg_fmt = 'Ceph operation %(op)s failed: %(reason)s'
+
+
+class CephUnavailable(CephError):
+    msg_fmt = ('Cannot reach the Ceph cluster (conf %(conf)s, user '
+               '%(user)s) within %(timeout)s s: %(reason)s')
+
+
+class CephTimeout(CephError):
+    msg_fmt = ('Ceph operation %(op)s did not finish within %(timeout)s s; '
+               'the cluster is slow or unreachable')
+
+
+class RbdNotFound(CephError):
+    msg_fmt = 'RBD image or snapshot %(name)s does not exist'
+
+
+class RbdPermissionDenied(CephError, exception.Forbidden):
+    msg_fmt = ('Ceph user %(user)s may not %(op)s %(name)s; check its '
+               'caps (%(reason)s)')
+
+
+class RbdBusy(CephError):
+    msg_fmt = 'RBD image %(name)s is in use: %(reason)s'
+
+
+class ActivationError(exception.NovaException):
+    msg_fmt = ('nova-rbd-imagebackend cannot run on this host: '
+               '%(reason)s')

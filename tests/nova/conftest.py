@@ -1,0 +1,32 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Nova's own services in-process, with the plugin activated."""
+
+import pytest
+
+# Nova's tests apply eventlet monkey patching when nova.tests is imported;
+# that must happen before anything else imports threading-based modules.
+import nova.tests  # noqa: F401,H306
+from nova import test as nova_test  # noqa: H306
+
+
+# nova.test.TestCase deletes every public attribute when a test ends,
+# including the bound test method pytest stores on the instance; pytest
+# then fails in its own teardown.  Nothing else relies on that clean-up.
+nova_test.TestCase._clear_attrs = lambda self: None
+
+
+@pytest.fixture(autouse=True)
+def _real_parts(request, ceph_sandbox):
+    """Hand the session's real cluster to the unittest-style test case."""
+    if request.instance is not None:
+        request.instance.ceph = ceph_sandbox
