@@ -85,8 +85,8 @@ class CephClient(object):
         self.op_timeout = op_timeout
         self._runner = runner.Runner(max_workers)
         self._lock = threading.Lock()
-        self._cluster = None
-        self._ioctxs = {}
+        self._handle = None
+        self._local = threading.local()
 
     def set_timeouts(self, connect_timeout, op_timeout):
         self.connect_timeout = connect_timeout
@@ -98,48 +98,73 @@ class CephClient(object):
 
     # -- connection ---------------------------------------------------------
 
-    def _connected(self):
-        """Return the live cluster handle, connecting if needed.
+    def _connect(self):
+        cluster = rados.Rados(rados_id=self.user, conffile=self.conf_path)
+        timeout = str(int(self.op_timeout))
+        cluster.conf_set('client_mount_timeout', str(int(self.connect_timeout)))
+        cluster.conf_set('rados_mon_op_timeout', timeout)
+        cluster.conf_set('rados_osd_op_timeout', timeout)
+        try:
+            cluster.connect(timeout=int(self.connect_timeout))
+        except Exception:
+            cluster.shutdown()
+            raise
+        LOG.info('Connected to Ceph cluster %s as %s', cluster.get_fsid(),
+                 self.entity)
+        return _Handle(cluster)
 
-        Runs on a worker thread.
-        """
+    def _acquire(self):
+        """The live handle, connecting if needed; counted as in use."""
         with self._lock:
-            if self._cluster is not None:
-                return self._cluster
-            cluster = rados.Rados(rados_id=self.user, conffile=self.conf_path)
-            timeout = str(int(self.op_timeout))
-            cluster.conf_set('client_mount_timeout',
-                             str(int(self.connect_timeout)))
-            cluster.conf_set('rados_mon_op_timeout', timeout)
-            cluster.conf_set('rados_osd_op_timeout', timeout)
-            try:
-                cluster.connect(timeout=int(self.connect_timeout))
-            except Exception:
-                cluster.shutdown()
-                raise
-            LOG.info('Connected to Ceph cluster %s as %s',
-                     cluster.get_fsid(), self.entity)
-            self._cluster = cluster
-            self._ioctxs = {}
-            return cluster
+            if self._handle is None:
+                self._handle = self._connect()
+            self._handle.users += 1
+            return self._handle
+
+    def _release(self, handle):
+        with self._lock:
+            handle.users -= 1
+            done = handle.retired and handle.users == 0
+        if done:
+            handle.shutdown()
+
+    def _run_with_handle(self, fn):
+        handle = self._acquire()
+        self._local.handle = handle
+        try:
+            return fn()
+        finally:
+            self._local.handle = None
+            self._release(handle)
+
+    def _connected(self):
+        """The cluster handle of the call running on this worker."""
+        return self._local.handle.cluster
 
     def _ioctx(self, pool):
-        cluster = self._connected()
+        handle = self._local.handle
         with self._lock:
-            ioctx = self._ioctxs.get(pool)
+            ioctx = handle.ioctxs.get(pool)
             if ioctx is None:
-                ioctx = cluster.open_ioctx(pool)
-                self._ioctxs[pool] = ioctx
+                ioctx = handle.cluster.open_ioctx(pool)
+                handle.ioctxs[pool] = ioctx
             return ioctx
 
     def _drop_connection(self):
+        """Retire the handle; the next call connects afresh.
+
+        A handle still used by a call (one stuck on a hung cluster, say)
+        is shut down by that call when it ends: shutting librados down
+        under a running operation would wedge that operation for good.
+        """
         with self._lock:
-            cluster, self._cluster = self._cluster, None
-            ioctxs, self._ioctxs = self._ioctxs, {}
-        for ioctx in ioctxs.values():
-            ioctx.close()
-        if cluster is not None:
-            cluster.shutdown()
+            handle, self._handle = self._handle, None
+            if handle is None:
+                return
+            handle.retired = True
+            idle = handle.users == 0
+        if idle:
+            handle.shutdown()
 
     def close(self):
         self._drop_connection()
@@ -152,14 +177,14 @@ class CephClient(object):
 
         ``op`` and ``name`` only label errors and logs.
         """
-        connecting = self._cluster is None
+        connecting = self._handle is None
         timeout = timeout or (self.op_timeout + (self.connect_timeout
                                                  if connecting else 0))
         try:
-            return self._runner.run(fn, timeout)
+            return self._runner.run(lambda: self._run_with_handle(fn),
+                                    timeout)
         except runner.DeadlineExceeded:
-            if connecting:
-                self._drop_connection()
+            if connecting and self._handle is None:
                 raise exceptions.CephUnavailable(
                     conf=self.conf_path or '(default)', user=self.entity,
                     timeout=timeout, reason='no answer')
@@ -173,7 +198,7 @@ class CephClient(object):
         if isinstance(exc, (rados.ConnectionShutdown, rbd.ConnectionShutdown)):
             # Blocklisted or shut down: the next call reconnects.
             self._drop_connection()
-        if connecting and self._cluster is None:
+        if connecting and self._handle is None:
             return exceptions.CephUnavailable(
                 conf=self.conf_path or '(default)', user=self.entity,
                 timeout=self.connect_timeout, reason=str(exc))
@@ -483,3 +508,18 @@ def auth_sources(conf_path, user):
                 'keyfile': cluster.conf_get('keyfile') or ''}
     finally:
         cluster.shutdown()
+
+
+class _Handle(object):
+    """One librados connection, its open pools and its users."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.ioctxs = {}
+        self.users = 0
+        self.retired = False
+
+    def shutdown(self):
+        for ioctx in self.ioctxs.values():
+            ioctx.close()
+        self.cluster.shutdown()

@@ -49,3 +49,9 @@ class RbdBusy(CephError):
 class ActivationError(exception.NovaException):
     msg_fmt = ('nova-rbd-imagebackend cannot run on this host: '
                '%(reason)s')
+
+
+class DiskCreationFailed(exception.ImageUnacceptable):
+    """Raised by cache(): Nova aborts the build with this as the fault."""
+
+    msg_fmt = 'Cannot create disk %(disk)s: %(reason)s'

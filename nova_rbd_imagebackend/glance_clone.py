@@ -23,9 +23,9 @@ IMAGE_API = glance.API()
 
 
 class BrokenImageLocation(exception.NovaException):
-    msg_fmt = ('Glance image %(image_id)s is stored at %(url)s in this Ceph '
-               'cluster, but that RBD image or snapshot does not exist; the '
-               'image must be re-uploaded or its location fixed')
+    # Instance faults keep 255 characters: the missing name comes first.
+    msg_fmt = ('%(spec)s does not exist, but Glance image %(image_id)s '
+               'names it as its location in this cluster')
 
 
 def clone(client, context, image_id, dst_pool, dst_name):
@@ -59,12 +59,12 @@ def clone(client, context, image_id, dst_pool, dst_name):
         except exceptions.RbdNotFound:
             LOG.warning('Glance image %s has location %s in this cluster, '
                         'but it does not exist', image_id, url)
-            broken.append(url)
+            broken.append('%s/%s@%s' % (loc.pool, loc.image, loc.snapshot))
             continue
         LOG.info('Cloned %s/%s from %s', dst_pool, dst_name, url)
         return
     if broken and len(broken) == len(urls):
-        raise BrokenImageLocation(image_id=image_id, url=broken[0])
+        raise BrokenImageLocation(image_id=image_id, spec=broken[0])
     raise exception.ImageUnacceptable(
         image_id=image_id,
         reason='no location in Ceph cluster %s (%d location(s) known)'

@@ -136,8 +136,15 @@ class RbdImage(imagebackend.Image):
         def prepare_template(target):
             fetch_func(target=target, *args, **kwargs)
 
-        self.create_image(prepare_template, filename, size, safe, *args,
-                          **kwargs)
+        try:
+            self.create_image(prepare_template, filename, size, safe, *args,
+                              **kwargs)
+        except (exceptions.CephError, glance_clone.BrokenImageLocation) as e:
+            # Another host would meet the same cluster: abort the build
+            # with this message as the instance fault, do not reschedule.
+            raise exceptions.DiskCreationFailed(
+                disk=self.spec, image_id=kwargs.get('image_id', filename),
+                reason=e.format_message())
 
     def create_image(self, prepare_template, base, size, safe=False,
                      *args, **kwargs):

@@ -33,6 +33,7 @@ from nova import objects
 from nova import test
 from nova.tests import fixtures as nova_fixtures
 from nova.tests.fixtures import libvirt as fakelibvirt
+from nova.tests.functional.api import client
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import integrated_helpers
 from nova.tests.unit import fake_network
@@ -59,15 +60,28 @@ FLAVORS = [
 
 
 class LocationsGlanceFixture(nova_fixtures.GlanceFixture):
-    """Nova's Glance fixture, registering locations as Glance does.
+    """Nova's Glance fixture, behaving as Glance behind Nova's client does.
 
     Nova hands a direct snapshot's URL to Glance as ``location``; Glance
-    then lists it under ``locations`` (and ``direct_url``).
+    then lists it under ``locations`` (and ``direct_url``).  Nova's client
+    drops empty kernel and ramdisk ids before they reach Glance.
     """
+
+    @staticmethod
+    def _drop_empty_kernel(metadata):
+        props = metadata.get('properties', {})
+        for key in ('kernel_id', 'ramdisk_id'):
+            if str(props.get(key, 'x')).strip().lower() in ('', 'none'):
+                props.pop(key)
+
+    def create(self, context, metadata, data=None):
+        self._drop_empty_kernel(metadata)
+        return super().create(context, metadata, data)
 
     def update(self, context, image_id, metadata, data=None,
                purge_props=False):
         metadata = dict(metadata)
+        self._drop_empty_kernel(metadata)
         url = metadata.pop('location', None)
         image = super().update(context, image_id, metadata, data,
                                purge_props)
