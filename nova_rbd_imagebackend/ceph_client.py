@@ -101,7 +101,8 @@ class CephClient(object):
     def _connect(self):
         cluster = rados.Rados(rados_id=self.user, conffile=self.conf_path)
         timeout = str(int(self.op_timeout))
-        cluster.conf_set('client_mount_timeout', str(int(self.connect_timeout)))
+        cluster.conf_set('client_mount_timeout',
+                         str(int(self.connect_timeout)))
         cluster.conf_set('rados_mon_op_timeout', timeout)
         cluster.conf_set('rados_osd_op_timeout', timeout)
         try:
