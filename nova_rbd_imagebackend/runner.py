@@ -25,6 +25,7 @@ eventlet's pool of real threads instead.
 """
 
 import concurrent.futures
+import importlib
 import threading
 
 from nova import utils
@@ -63,9 +64,10 @@ class Runner(object):
                 future.cancel()
                 raise DeadlineExceeded()
         eventlet = utils.get_eventlet()
+        tpool = importlib.import_module('eventlet.tpool')
         try:
             with eventlet.Timeout(timeout):
-                return eventlet.tpool.execute(fn)
+                return tpool.execute(fn)
         except eventlet.Timeout:
             raise DeadlineExceeded()
 

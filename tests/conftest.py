@@ -23,7 +23,13 @@ import atexit
 import os
 import shutil
 
-import pytest
+# One concurrency mode for the whole test process, whichever layers run:
+# eventlet, as Nova's own test package sets it.  The plugin supports both;
+# tests/unit/test_ceph_client.py covers the native-thread path too.
+from nova import monkey_patch  # noqa: I100
+monkey_patch.patch()
+
+import pytest  # noqa: E402
 
 LAYERS = ('unit', 'ceph', 'nova', 'libvirt', 'glance')
 
