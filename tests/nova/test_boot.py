@@ -14,7 +14,7 @@
 import os
 import subprocess
 
-from tests.nova import base
+from sandbox import controlplane as base
 
 MiB = base.MiB
 GiB = base.GiB

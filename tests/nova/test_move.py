@@ -13,10 +13,9 @@
 
 from unittest import mock
 
-import fixtures
 from nova.tests.fixtures import libvirt as fakelibvirt
 
-from tests.nova import base
+from sandbox import controlplane as base
 
 GiB = base.GiB
 MARK = b'data-before-the-move'
@@ -112,16 +111,7 @@ class LiveMigrationTest(base.RbdNovaTestCase):
         self.start_compute('host1')
         self.start_compute('host2')
         self.image_id = self.upload_rbd_image(b'base-image')
-        self.migrations = []
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.tests.fixtures.libvirt.Domain.migrateToURI3',
-            self._migrate))
-
-    def _migrate(self, domain, destination, params, flags):
-        self.migrations.append((destination, flags))
-        dest = self.computes['host2'].driver._host.get_connection()
-        dest.defineXML(params['destination_xml']).createWithFlags(0)
-        domain.complete_job()
+        self.allow_live_migration()
 
     def test_live_migration_moves_the_server_not_the_disk(self):
         server = self.boot(self.image_id, host='host1')

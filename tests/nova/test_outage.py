@@ -20,7 +20,7 @@ from nova.compute import rpcapi as compute_rpcapi
 from nova import context as nova_context
 
 from sandbox import ceph as ceph_sandbox
-from tests.nova import base
+from sandbox import controlplane as base
 
 
 class ClusterOutageTest(base.RbdNovaTestCase):

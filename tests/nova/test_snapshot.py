@@ -11,7 +11,7 @@
 # under the License.
 """Instance snapshots inside Ceph, registered in Glance; shelve."""
 
-from tests.nova import base
+from sandbox import controlplane as base
 
 MARK = b'written-by-the-guest'
 

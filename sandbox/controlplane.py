@@ -23,6 +23,7 @@ import io
 import os
 import sys
 from unittest import mock
+import urllib.parse
 import uuid
 
 import fixtures
@@ -116,7 +117,7 @@ class RbdNovaTestCase(integrated_helpers.InstanceHelperMixin,
                       test.TestCase):
     """Two computes with the plugin, against the session's Ceph cluster."""
 
-    ceph = None  # the CephSandbox, set by tests/nova/conftest.py
+    ceph = None  # the CephSandbox: tests/nova/conftest.py or the demo
     compute_user = 'nova'
     microversion = '2.74'
 
@@ -183,6 +184,24 @@ class RbdNovaTestCase(integrated_helpers.InstanceHelperMixin,
         compute.driver._host.get_connection().getHostname = lambda: name
         self.computes[name] = compute
         return compute
+
+    def allow_live_migration(self):
+        """Let Nova's fake domains migrate: define on the destination.
+
+        Nova's fake libvirt always fails a migration; this completes the
+        job instead, as Nova's own functional tests do, and records each
+        (destination URI, flags) in ``self.migrations``.
+        """
+        self.migrations = []
+
+        def migrate(domain, destination, params, flags):
+            self.migrations.append((destination, flags))
+            host = urllib.parse.urlparse(destination).hostname
+            dest = self.computes[host].driver._host.get_connection()
+            dest.defineXML(params['destination_xml']).createWithFlags(0)
+            domain.complete_job()
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt.Domain.migrateToURI3', migrate))
 
     # -- the real cluster ---------------------------------------------------
 
