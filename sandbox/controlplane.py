@@ -118,6 +118,7 @@ class RbdNovaTestCase(integrated_helpers.InstanceHelperMixin,
     """Two computes with the plugin, against the session's Ceph cluster."""
 
     ceph = None  # the CephSandbox: tests/nova/conftest.py or the demo
+    glance_api = None  # a GlanceSandbox to use instead of Nova's fixture
     compute_user = 'nova'
     microversion = '2.74'
 
@@ -141,7 +142,17 @@ class RbdNovaTestCase(integrated_helpers.InstanceHelperMixin,
 
         self.useFixture(nova_fixtures.CinderFixture(self))
         self.useFixture(nova_fixtures.NeutronFixture(self))
-        self.glance = self.useFixture(LocationsGlanceFixture(self))
+        if self.glance_api is None:
+            self.glance = self.useFixture(LocationsGlanceFixture(self))
+        else:
+            self.flags(api_servers=[self.glance_api.endpoint],
+                       group='glance')
+            # Nova's noauth API builds contexts without a token, and its
+            # Glance client will not send a request without one.  This
+            # Glance runs without keystone and ignores tokens.
+            self.useFixture(fixtures.MonkeyPatch(
+                'nova.context._ContextAuthPlugin.get_token',
+                lambda plugin, *a, **k: plugin.auth_token or 'noauth'))
         self.useFixture(func_fixtures.PlacementFixture())
         self.useFixture(nova_fixtures.CGroupsFixture())
         fake_network.set_stub_network_methods(self)

@@ -72,7 +72,9 @@ def is_ours(pid, marker):
                 return False
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
-    return marker in cmdline(pid)
+    # Text search: some daemons (gunicorn) rewrite their command line into
+    # a title that still names their folder.
+    return marker in ' '.join(cmdline(pid))
 
 
 def _reap(pid):

@@ -29,7 +29,13 @@ import shutil
 from nova import monkey_patch  # noqa: I100
 monkey_patch.patch()
 
+from nova import test as nova_test  # noqa: E402
 import pytest  # noqa: E402
+
+# nova.test.TestCase deletes every public attribute when a test ends,
+# including the bound test method pytest stores on the instance; pytest
+# then fails in its own teardown.  Nothing else relies on that clean-up.
+nova_test.TestCase._clear_attrs = lambda self: None
 
 LAYERS = ('unit', 'ceph', 'nova', 'libvirt', 'glance')
 
@@ -79,3 +85,21 @@ def ceph_sandbox(tmp_path_factory):
     finally:
         box.stop()
         atexit.unregister(box.stop)
+
+
+@pytest.fixture(scope='session')
+def glance_api(ceph_sandbox, tmp_path_factory):
+    """A real glance-api storing images in the session's cluster."""
+    try:
+        from sandbox import glance
+        import glance as glance_package  # noqa: F401
+    except ImportError as exc:
+        unavailable('glance is not installed: %s' % exc)
+    api = glance.GlanceSandbox.start(
+        ceph_sandbox, str(tmp_path_factory.mktemp('glance') / 'api'))
+    atexit.register(api.stop)
+    try:
+        yield api
+    finally:
+        api.stop()
+        atexit.unregister(api.stop)

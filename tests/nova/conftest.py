@@ -13,17 +13,6 @@
 
 import pytest
 
-# Nova's tests apply eventlet monkey patching when nova.tests is imported;
-# that must happen before anything else imports threading-based modules.
-import nova.tests  # noqa: F401,H306
-from nova import test as nova_test  # noqa: H306
-
-
-# nova.test.TestCase deletes every public attribute when a test ends,
-# including the bound test method pytest stores on the instance; pytest
-# then fails in its own teardown.  Nothing else relies on that clean-up.
-nova_test.TestCase._clear_attrs = lambda self: None
-
 
 @pytest.fixture(autouse=True)
 def _real_parts(request, ceph_sandbox):
