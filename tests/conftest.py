@@ -91,8 +91,8 @@ def ceph_sandbox(tmp_path_factory):
 def glance_api(ceph_sandbox, tmp_path_factory):
     """A real glance-api storing images in the session's cluster."""
     try:
-        from sandbox import glance
         import glance as glance_package  # noqa: F401
+        from sandbox import glance
     except ImportError as exc:
         unavailable('glance is not installed: %s' % exc)
     api = glance.GlanceSandbox.start(
