@@ -103,3 +103,35 @@ def glance_api(ceph_sandbox, tmp_path_factory):
     finally:
         api.stop()
         atexit.unregister(api.stop)
+
+
+@pytest.fixture(scope='session')
+def libvirt_hosts(ceph_sandbox):
+    """Two isolated libvirt daemons, 'host A' and 'host B'.
+
+    Both know the compute user's cephx key as the same libvirt secret, as
+    every compute host of a cloud does.
+    """
+    missing = [b for b in ('libvirtd', 'setpriv', 'qemu-system-x86_64')
+               if shutil.which(b) is None]
+    if missing:
+        unavailable('libvirt/QEMU not installed: %s' % ', '.join(missing))
+    if os.geteuid() != 0:
+        unavailable('the libvirt layer runs its daemons as uid 65534 and '
+                    'needs root to start them')
+    from sandbox import controlplane
+    from sandbox import libvirtd
+    hosts = []
+    try:
+        for host_uuid in ('a0000000-0000-4000-8000-00000000000a',
+                          'b0000000-0000-4000-8000-00000000000b'):
+            host = libvirtd.LibvirtSandbox.start(host_uuid)
+            atexit.register(host.stop)
+            hosts.append(host)
+            host.define_ceph_secret(controlplane.SECRET_UUID, 'client.nova',
+                                    ceph_sandbox.key('client.nova'))
+        yield hosts
+    finally:
+        for host in hosts:
+            host.stop()
+            atexit.unregister(host.stop)

@@ -29,6 +29,8 @@ class RealGlanceTest(base.RbdNovaTestCase):
         return self.glance_api.request('GET', '/v2/images/%s' % image_id)
 
     def test_glance_upload_boots_as_a_clone_and_snapshots_back(self):
+        print('glance-api answered %.2f s after start'
+              % self.glance_api.ready_seconds)
         image = self.glance_api.upload(PATTERN, name='cirros-like')
         self.assertEqual('active', image['status'])
         self.assertEqual('rbd://%s/images/%s/snap' % (self.ceph.fsid,

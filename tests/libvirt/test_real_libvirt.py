@@ -1,0 +1,239 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The plugin's domain XML in real libvirtd and QEMU.
+
+Nova's services produce the XML (nova layer); two isolated libvirt
+daemons run it: the guest reads its clone through QEMU's librbd with the
+cephx key from the libvirt secret, writes land in the clone, a running
+guest live-migrates over the shared disk, and a frozen host is fenced.
+"""
+
+import json
+import os
+import signal
+import time
+
+import libvirt
+import libvirt_qemu
+from lxml import etree
+
+from sandbox import ceph as ceph_sandbox
+from sandbox import controlplane as base
+
+MiB = base.MiB
+RNG = '/usr/share/libvirt/schemas/domain.rng'
+DISK_BACKEND = '/machine/peripheral/virtio-disk0/virtio-backend'
+MIGRATE = (libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PEER2PEER |
+           libvirt.VIR_MIGRATE_PERSIST_DEST |
+           libvirt.VIR_MIGRATE_UNDEFINE_SOURCE)
+
+
+def replayable(doc):
+    """Nova's XML with only host-specific paths removed.
+
+    The serial console log lives in Nova's instance folder, which this
+    daemon's unprivileged user cannot write.
+    """
+    doc = etree.fromstring(etree.tostring(doc))
+    for log in doc.findall('.//log'):
+        log.getparent().remove(log)
+    return etree.tostring(doc).decode()
+
+
+def guest_io(host, dom, command):
+    """Run a qemu-io command on the guest's root disk; return its output.
+
+    It goes through QEMU's block layer and librbd, like guest I/O.  QEMU
+    prints qemu-io's output on its stdout, which libvirt keeps in the
+    domain log.
+    """
+    log = host.domain_log(dom.name())
+    offset = os.path.getsize(log)
+    libvirt_qemu.qemuMonitorCommand(
+        dom, 'qemu-io -d %s "%s"' % (DISK_BACKEND, command),
+        libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP)
+    with open(log) as f:
+        f.seek(offset)
+        return f.read()
+
+
+class LibvirtCase(base.RbdNovaTestCase):
+    """A server booted through Nova; its XML ready for real libvirt."""
+
+    hosts = None  # [host A, host B], set by tests/libvirt/conftest.py
+
+    def setUp(self):
+        super().setUp()
+        self.start_compute('host1')
+        self.image_id = self.upload_rbd_image(b'\x47' * (2 * MiB))
+        self.server = self.boot(self.image_id)
+        self.disk = self.server['id'] + '_disk'
+        self.xml_text = replayable(self.xml.latest(self.server['id']))
+        self.name = etree.fromstring(self.xml_text).findtext('name')
+        self.addCleanup(self._remove_domains)
+
+    def _remove_domains(self):
+        for host in self.hosts:
+            conn = host.connect()
+            try:
+                dom = conn.lookupByName(self.name)
+                if dom.isActive():
+                    dom.destroy()
+                dom.undefine()
+            except libvirt.libvirtError:
+                pass
+            finally:
+                conn.close()
+
+    def _start_on(self, host):
+        conn = host.connect()
+        self.addCleanup(conn.close)
+        started = time.monotonic()
+        dom = conn.defineXMLFlags(self.xml_text,
+                                  libvirt.VIR_DOMAIN_DEFINE_VALIDATE)
+        dom.create()
+        return dom, time.monotonic() - started
+
+    def _watchers(self):
+        return [w['addr'] for w in self.rbd_image(self.disk).watchers_list()]
+
+
+class RealLibvirtTest(LibvirtCase):
+
+    def test_nova_xml_runs_and_the_guest_reads_its_clone(self):
+        rng = etree.RelaxNG(etree.parse(RNG))
+        doc = etree.fromstring(self.xml_text)
+        self.assertTrue(rng.validate(doc), rng.error_log.last_error)
+
+        dom, took = self._start_on(self.hosts[0])
+        self.assertTrue(dom.isActive())
+        print('domain defined and started in %.2f s' % took)
+        disk = doc.find('./devices/disk')
+        self.assertEqual('network', disk.get('type'))
+
+        # The guest reads the Glance image's bytes through its clone.
+        out = guest_io(self.hosts[0], dom, 'read -P 0x47 0 65536')
+        self.assertIn('read 65536/65536 bytes at offset 0', out)
+        self.assertNotIn('verification failed', out)
+        out = guest_io(self.hosts[0], dom, 'read -P 0x48 0 512')
+        self.assertIn('Pattern verification failed', out)
+
+        # A guest write lands in the clone, never in the parent.
+        out = guest_io(self.hosts[0], dom, 'write -P 0xab 1048576 4096')
+        self.assertIn('wrote 4096/4096 bytes', out)
+        guest_io(self.hosts[0], dom, 'flush')
+        clone = self.rbd_image(self.disk)
+        self.assertEqual(b'\xab' * 4096, clone.read(MiB, 4096))
+        parent = self.rbd_image(self.image_id, pool='images',
+                                snapshot='snap')
+        self.assertEqual(b'\x47' * 4096, parent.read(MiB, 4096))
+
+    def test_live_migration_moves_the_running_guest_not_the_disk(self):
+        host_a, host_b = self.hosts
+        dom, _took = self._start_on(host_a)
+        self.assertIn('wrote', guest_io(host_a, dom, 'write -P 0xab 0 4096'))
+        source_watchers = self._watchers()
+        self.assertEqual(1, len(source_watchers))
+
+        port = ceph_sandbox.free_port()
+        started = time.monotonic()
+        dom.migrateToURI3(host_b.uri, {
+            libvirt.VIR_MIGRATE_PARAM_URI: 'tcp://127.0.0.1:%d' % port},
+            MIGRATE)
+        took = time.monotonic() - started
+        print('live migration took %.2f s' % took)
+
+        conn_b = host_b.connect()
+        self.addCleanup(conn_b.close)
+        moved = conn_b.lookupByName(self.name)
+        self.assertTrue(moved.isActive())
+        self.assertEqual([], host_a.qemu_pids())
+        # Written before the move, read after it on the destination.
+        out = guest_io(host_b, moved, 'read -P 0xab 0 4096')
+        self.assertIn('read 4096/4096 bytes', out)
+        self.assertNotIn('verification failed', out)
+        self.assertIn('wrote',
+                      guest_io(host_b, moved, 'write -P 0xcd 8192 512'))
+        # The destination's QEMU holds the only watch and the lock.
+        watchers = self._watchers()
+        self.assertEqual(1, len(watchers))
+        self.assertNotEqual(source_watchers, watchers)
+        lockers = self.rbd_image(self.disk).list_lockers()
+        self.assertEqual(watchers, [addr for _c, _k, addr
+                                    in lockers['lockers']])
+
+
+class FencingDrillTest(LibvirtCase):
+    """A frozen host's QEMU still owns the disk; another host takes over."""
+
+    def _take_over(self, fence):
+        host_a, host_b = self.hosts
+        dom_a, _took = self._start_on(host_a)
+        self.assertIn('wrote',
+                      guest_io(host_a, dom_a, 'write -P 0xaa 0 4096'))
+        (frozen_addr,) = self._watchers()
+        (qemu_a,) = host_a.qemu_pids()
+        os.kill(qemu_a, signal.SIGSTOP)
+        self.addCleanup(self._continue, qemu_a)
+        if fence:
+            self._blocklist('add', frozen_addr)
+        self.addCleanup(self._blocklist, 'rm', frozen_addr)
+
+        dom_b, _took = self._start_on(host_b)
+        started = time.monotonic()
+        out = guest_io(host_b, dom_b, 'write -P 0xbb 0 4096')
+        waited = time.monotonic() - started
+        self.assertIn('wrote 4096/4096 bytes', out)
+
+        os.kill(qemu_a, signal.SIGCONT)
+        out_a = guest_io(host_a, dom_a, 'write -P 0xaa 0 4096')
+        guest_io(host_b, dom_b, 'flush')
+        return waited, out_a, frozen_addr
+
+    def _continue(self, pid):
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+
+    def _blocklist(self, op, addr):
+        cluster = self.admin_rados()
+        ret, _out, err = cluster.mon_command(json.dumps({
+            'prefix': 'osd blocklist', 'blocklistop': op, 'addr': addr}),
+            b'')
+        return ret, err
+
+    def _blocklisted(self):
+        cluster = self.admin_rados()
+        _ret, out, _err = cluster.mon_command(json.dumps({
+            'prefix': 'osd blocklist ls', 'format': 'json'}), b'')
+        # The JSON list is followed by a summary line.
+        entries, _end = json.JSONDecoder().raw_decode(out.decode() or '[]')
+        return [e['addr'] for e in entries]
+
+    def test_with_fencing_the_new_host_writes_at_once(self):
+        waited, out_a, frozen = self._take_over(fence=True)
+        print('fenced takeover: first write after %.2f s' % waited)
+        self.assertNotIn('wrote', out_a)
+        self.assertIn('failed', out_a)
+        self.assertEqual(b'\xbb' * 4096,
+                         self.rbd_image(self.disk).read(0, 4096))
+
+    def test_without_fencing_the_new_host_waits_for_the_lock(self):
+        waited, out_a, frozen = self._take_over(fence=False)
+        print('unfenced takeover: first write after %.2f s' % waited)
+        # librbd broke the dead owner's lock and blocklisted it itself.
+        self.assertIn(frozen, self._blocklisted())
+        self.assertNotIn('wrote', out_a)
+        self.assertEqual(b'\xbb' * 4096,
+                         self.rbd_image(self.disk).read(0, 4096))
