@@ -294,16 +294,34 @@ class CephClient(object):
                 return image.size()
         return self.call('get size', run, '%s/%s' % (pool, name))
 
-    def create(self, pool, name, size):
-        self.call('create', lambda: rbd.RBD().create(
-            self._ioctx(pool), name, size, old_format=False),
-            '%s/%s' % (pool, name))
+    def create(self, pool, name, size, replace=False):
+        """Create an image; with ``replace``, over a leftover of that name."""
+        def run():
+            ioctx = self._ioctx(pool)
+            try:
+                rbd.RBD().create(ioctx, name, size, old_format=False)
+            except rbd.ImageExists:
+                if not replace:
+                    raise
+                self._remove(pool, name)
+                rbd.RBD().create(ioctx, name, size, old_format=False)
+        self.call('create', run, '%s/%s' % (pool, name))
 
     def resize(self, pool, name, size):
         def run():
             with self._open(pool, name) as image:
                 image.resize(size)
         self.call('resize', run, '%s/%s' % (pool, name))
+
+    def grow(self, pool, name, size):
+        """Grow the image to ``size`` if smaller; return its former size."""
+        def run():
+            with self._open(pool, name) as image:
+                current = image.size()
+                if size > current:
+                    image.resize(size)
+                return current
+        return self.call('grow', run, '%s/%s' % (pool, name))
 
     def clone(self, src_pool, src_name, src_snap, dst_pool, dst_name):
         """Copy-on-write clone of src_pool/src_name@src_snap."""
@@ -355,21 +373,26 @@ class CephClient(object):
 
     def remove(self, pool, name):
         """Remove an image and all of its snapshots; False if absent."""
-        def run():
-            try:
-                with self._open(pool, name) as image:
-                    for snap in list(image.list_snaps()):
-                        if image.is_protected_snap(snap['name']):
-                            image.unprotect_snap(snap['name'])
-                        image.remove_snap(snap['name'])
-            except rbd.ImageNotFound:
-                return False
-            try:
-                rbd.RBD().remove(self._ioctx(pool), name)
-            except rbd.ImageNotFound:
-                return False
+        return self.call('remove', lambda: self._remove(pool, name),
+                         '%s/%s' % (pool, name))
+
+    def _remove(self, pool, name):
+        ioctx = self._ioctx(pool)
+        try:
+            rbd.RBD().remove(ioctx, name)
             return True
-        return self.call('remove', run, '%s/%s' % (pool, name))
+        except rbd.ImageNotFound:
+            return False
+        except rbd.ImageHasSnapshots:
+            pass
+        # Rare: snapshots first (nova-resize, a failed snapshot's leftover).
+        with rbd.Image(ioctx, name) as image:
+            for snap in list(image.list_snaps()):
+                if image.is_protected_snap(snap['name']):
+                    image.unprotect_snap(snap['name'])
+                image.remove_snap(snap['name'])
+        rbd.RBD().remove(ioctx, name)
+        return True
 
     # -- snapshots ----------------------------------------------------------
 
@@ -435,7 +458,7 @@ class CephClient(object):
         is one call with its own deadline.
         """
         size = os.path.getsize(path)
-        self.create(pool, name, size)
+        self.create(pool, name, size, replace=True)
         written = 0
         with open(path, 'rb') as src:
             for offset, length in extents:

@@ -21,6 +21,7 @@ and every data copy done through librbd without a subprocess.
 
 import base64
 import os
+import time
 
 import nova.conf
 from nova import exception
@@ -88,6 +89,8 @@ class RbdImage(imagebackend.Image):
             qemu_path += ':conf=%s' % CONF.libvirt.images_rbd_ceph_conf
         super().__init__(qemu_path, 'block', 'rbd', is_block_dev=False,
                          disk_info_mapping=disk_info_mapping)
+        self._absent_at = None
+        self._cloned = False
 
     @property
     def spec(self):
@@ -96,7 +99,18 @@ class RbdImage(imagebackend.Image):
     # -- existence and size ---------------------------------------------------
 
     def exists(self):
-        return self.client.exists(self.pool, self.rbd_name)
+        found = self.client.exists(self.pool, self.rbd_name)
+        self._absent_at = None if found else time.monotonic()
+        return found
+
+    def _exists_now(self):
+        # Nova's driver calls exists() on this very object right before
+        # cache(); an "absent" from under a second ago is not asked again.
+        # (Nova serialises the operations on one instance's disks.)
+        if (self._absent_at is not None and
+                time.monotonic() - self._absent_at < 1.0):
+            return False
+        return self.exists()
 
     def get_disk_size(self, name):
         """Size of this disk in bytes; ``name`` (a local path) is unused."""
@@ -122,7 +136,7 @@ class RbdImage(imagebackend.Image):
         migration, evacuate, resize and unshelve).
         """
         kind = disk_kind(kwargs)
-        if self.exists():
+        if self._exists_now():
             if kind == 'swap' and size and self.get_disk_size(None) != size:
                 # Swap holds nothing worth keeping; a flavor with another
                 # swap size gets a new swap disk rather than a failure.
@@ -137,8 +151,7 @@ class RbdImage(imagebackend.Image):
             fetch_func(target=target, *args, **kwargs)
 
         try:
-            self.create_image(prepare_template, filename, size, safe, *args,
-                              **kwargs)
+            self._create(kind, prepare_template, filename, size)
         except (exceptions.CephError, glance_clone.BrokenImageLocation) as e:
             # Another host would meet the same cluster: abort the build
             # with this message as the instance fault, do not reschedule.
@@ -151,22 +164,25 @@ class RbdImage(imagebackend.Image):
         if self.exists():
             self._check_and_grow(size, created=False)
             return
-        self.client.remove(self.pool, self.rbd_name + PART_SUFFIX)
-        if disk_kind(kwargs) == 'swap':
+        self._create(disk_kind(kwargs), prepare_template, base, size)
+
+    def _create(self, kind, prepare_template, base, size):
+        if kind == 'swap':
             self._create_swap(size)
         else:
+            self._cloned = False
             with staging.staging_dir() as folder:
                 target = os.path.join(folder, os.path.basename(base))
                 # For a root disk this is Nova's clone_fallback_to_fetch:
                 # it calls self.clone() and downloads only if that fails.
                 prepare_template(target=target)
-                if not self.exists():
+                if not self._cloned:
                     self._import(target, self.rbd_name)
         self._check_and_grow(size, created=True)
 
     def _create_swap(self, size):
         part = self.rbd_name + PART_SUFFIX
-        self.client.create(self.pool, part, size)
+        self.client.create(self.pool, part, size, replace=True)
         self.client.write(self.pool, part, swap.header(size), 0)
         self.client.rename(self.pool, part, self.rbd_name)
         LOG.debug('Created swap disk %s (%d bytes)', self.spec, size)
@@ -197,9 +213,8 @@ class RbdImage(imagebackend.Image):
     def _check_and_grow(self, size, created):
         if not size:
             return
-        current = self.get_disk_size(None)
+        current = self.client.grow(self.pool, self.rbd_name, size)
         if size > current:
-            self.client.resize(self.pool, self.rbd_name, size)
             LOG.debug('Grew %s from %d to %d bytes', self.spec, current, size)
         elif size < current:
             if created:
@@ -218,6 +233,7 @@ class RbdImage(imagebackend.Image):
         """
         glance_clone.clone(self.client, context, image_id_or_uri,
                            self.pool, self.rbd_name)
+        self._cloned = True
 
     def flatten(self):
         """Copy the parent's data into this disk, detaching it."""
@@ -232,7 +248,6 @@ class RbdImage(imagebackend.Image):
         """Replace the RBD image ``<uuid>_<remote_name>`` with a file."""
         name = '%s_%s' % (instance.uuid, remote_name)
         self.client.remove(self.pool, name)
-        self.client.remove(self.pool, name + PART_SUFFIX)
         self._import(local_file, name)
 
     # -- XML and models -------------------------------------------------------

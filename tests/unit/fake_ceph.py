@@ -46,6 +46,10 @@ class ImageBusy(Error):
     pass
 
 
+class ImageExists(Error):
+    pass
+
+
 class ImageHasSnapshots(Error):
     pass
 
@@ -125,6 +129,8 @@ def _checked(conn):
 class RBD(object):
     def create(self, ioctx, name, size, old_format=False):
         _checked(ioctx.conn)
+        if name in ioctx.images:
+            raise ImageExists(name)
         ioctx.images[name] = FakeImage(size)
 
     def remove(self, ioctx, name):
@@ -165,6 +171,9 @@ class Image(object):
     def size(self):
         return self.image.size
 
+    def resize(self, size):
+        self.image.size = size
+
     def list_snaps(self):
         return [{'name': n} for n in self.image.snaps]
 
@@ -197,8 +206,8 @@ def install(monkeypatch, ceph_client):
         ConnectionShutdown=ConnectionShutdown, TimedOut=TimedOut)
     rbd = types.SimpleNamespace(
         RBD=RBD, Image=Image, Error=Error, ImageNotFound=ImageNotFound,
-        ImageBusy=ImageBusy, ImageHasSnapshots=ImageHasSnapshots,
-        PermissionError=PermissionError,
+        ImageBusy=ImageBusy, ImageExists=ImageExists,
+        ImageHasSnapshots=ImageHasSnapshots, PermissionError=PermissionError,
         ConnectionShutdown=ConnectionShutdown, Timeout=Timeout)
     monkeypatch.setattr(ceph_client, 'rados', rados)
     monkeypatch.setattr(ceph_client, 'rbd', rbd)

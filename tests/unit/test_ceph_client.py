@@ -134,3 +134,20 @@ def test_process_wide_client_per_conf_and_user(monkeypatch):
         assert ceph_client.get_client('/c', 'nova2', 5, 30, 8) is not a
     finally:
         ceph_client.reset_clients()
+
+
+def test_create_replace_takes_over_a_leftover(client):
+    client.create('vms', 'x.part', 10)
+    client.create_snap('vms', 'x.part', 'left', protect=True)
+    with pytest.raises(exceptions.CephError):
+        client.create('vms', 'x.part', 20)
+    client.create('vms', 'x.part', 20, replace=True)
+    assert client.size('vms', 'x.part') == 20
+    assert client.snaps('vms', 'x.part') == []
+
+
+def test_grow_only_grows_and_reports_the_former_size(client):
+    client.create('vms', 'd', 10)
+    assert client.grow('vms', 'd', 30) == 10
+    assert client.grow('vms', 'd', 20) == 30
+    assert client.size('vms', 'd') == 30
