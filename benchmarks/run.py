@@ -26,6 +26,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -149,9 +150,32 @@ class Bench(object):
                             if image.is_protected_snap(snap['name']):
                                 image.unprotect_snap(snap['name'])
                             image.remove_snap(snap['name'])
-                    rbd.RBD().remove(ioctx, name)
+                    self._remove_when_idle(ioctx, name)
                 except rbd.ImageNotFound:
                     pass
+
+    @staticmethod
+    def _remove_when_idle(ioctx, name, timeout=120):
+        # The manager keeps its watch for a moment after its task ends.
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return rbd.RBD().remove(ioctx, name)
+            except rbd.ImageBusy:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def wait_flattened(self, pool, name, timeout=600):
+        deadline = time.monotonic() + timeout
+        with self.ioctx(pool) as ioctx:
+            while time.monotonic() < deadline:
+                with rbd.Image(ioctx, name, read_only=True) as image:
+                    try:
+                        image.parent_info()
+                    except rbd.ImageNotFound:
+                        break
+                time.sleep(0.1)
 
     def remove_instance(self, inst, pool='vms'):
         with self.ioctx(pool) as ioctx:
@@ -255,6 +279,9 @@ class Bench(object):
             disk = side.image(inst)
             image_id = str(uuid.uuid4())
             took = self.timed(side.snapshot, disk, image_id, base_id)
+            # The plugin leaves the copy to the Ceph manager: wait for it
+            # (outside the timing) before cleaning up.
+            self.wait_flattened('images', image_id)
             self.remove('images', [image_id])
             self.remove('vms', [name])
             return took
@@ -383,6 +410,9 @@ def main(argv=None):
     parser.add_argument('--only', help='operation numbers to run, e.g. 17')
     args = parser.parse_args(argv)
     args.size = args.size or ('quick' if args.quick else 'full')
+    # A SIGTERM unwinds like Ctrl-C, so the clean-up below stops the
+    # cluster this run started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.storm_child:
         return storm_child(args)
 

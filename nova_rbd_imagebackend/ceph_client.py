@@ -88,6 +88,7 @@ class CephClient(object):
         self._lock = threading.Lock()
         self._handle = None
         self._local = threading.local()
+        self._clone_v2 = None
 
     def set_timeouts(self, connect_timeout, op_timeout):
         self.connect_timeout = connect_timeout
@@ -341,6 +342,50 @@ class CephClient(object):
                     return None
         return self.call('get parent', run, '%s/%s' % (pool, name))
 
+    def clone_v2_allowed(self):
+        """True when clones need no protected snapshot (min compat mimic)."""
+        if self._clone_v2 is None:
+            compat = self.require_min_compat_client() or ''
+            self._clone_v2 = compat >= 'mimic'
+        return self._clone_v2
+
+    def snap_if_deep_flatten(self, pool, name, snap):
+        """Create and protect ``snap`` if the image has deep-flatten.
+
+        With deep-flatten, flattening the image later also detaches this
+        snapshot from the clone parent.  Returns whether it was created.
+        """
+        def run():
+            with self._open(pool, name) as image:
+                if not image.features() & rbd.RBD_FEATURE_DEEP_FLATTEN:
+                    return False
+                image.create_snap(snap)
+                image.protect_snap(snap)
+                return True
+        return self.call('create snapshot', run,
+                         '%s/%s@%s' % (pool, name, snap))
+
+    def request_flatten(self, pool, name):
+        """Ask the manager's rbd_support module to flatten in background.
+
+        Returns False when the manager will not (no such module, or the
+        user lacks "mgr profile rbd" on the pool).
+        """
+        def run():
+            ret, _out, err = self._connected().mgr_command(json.dumps({
+                'prefix': 'rbd task add flatten',
+                'image_spec': '%s/%s' % (pool, name)}), b'',
+                timeout=int(self.op_timeout))
+            return ret, err
+        ret, err = self.call('request flatten', run, '%s/%s' % (pool, name))
+        if ret:
+            LOG.warning('The Ceph manager will not flatten %s/%s (%s: %s); '
+                        'flattening here instead. Grant %s "mgr profile rbd '
+                        'pool=%s" to avoid it', pool, name, ret, err,
+                        self.entity, pool)
+            return False
+        return True
+
     def flatten(self, pool, name, progress=None):
         def run():
             with self._open(pool, name) as image:
@@ -389,11 +434,43 @@ class CephClient(object):
         # Rare: snapshots first (nova-resize, a failed snapshot's leftover).
         with rbd.Image(ioctx, name) as image:
             for snap in list(image.list_snaps()):
+                if snap.get('namespace', rbd.RBD_SNAP_NAMESPACE_TYPE_USER) \
+                        != rbd.RBD_SNAP_NAMESPACE_TYPE_USER:
+                    continue
                 if image.is_protected_snap(snap['name']):
                     image.unprotect_snap(snap['name'])
                 image.remove_snap(snap['name'])
-        rbd.RBD().remove(ioctx, name)
+        try:
+            rbd.RBD().remove(ioctx, name)
+        except rbd.ImageHasSnapshots:
+            # Only snapshots in the trash namespace are left: a clone (an
+            # instance snapshot being flattened) still reads from them.
+            # The image leaves the pool now and is purged from the RBD
+            # trash once nothing depends on it (purge_trash).
+            rbd.RBD().trash_move(ioctx, name, 0)
+            LOG.info('Moved %s/%s to the RBD trash until its clones are '
+                     'flattened', pool, name)
         return True
+
+    def purge_trash(self, pool, suffix='_disk'):
+        """Remove trashed images named ``*<suffix>*`` that are free now.
+
+        Returns the names removed; images still needed stay in the trash.
+        """
+        def run():
+            ioctx = self._ioctx(pool)
+            removed = []
+            for entry in list(rbd.RBD().trash_list(ioctx)):
+                if suffix not in entry['name']:
+                    continue
+                try:
+                    rbd.RBD().trash_remove(ioctx, entry['id'])
+                    removed.append(entry['name'])
+                except (rbd.ImageHasSnapshots, rbd.ImageBusy,
+                        rbd.PermissionError):
+                    continue
+            return removed
+        return self.call('purge trash', run, '%s trash' % pool)
 
     # -- snapshots ----------------------------------------------------------
 

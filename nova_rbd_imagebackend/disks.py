@@ -48,6 +48,11 @@ def remove_instance_disks(client, pool, instance, only=None):
     if names:
         LOG.info('Removed RBD images %s', ', '.join(sorted(names)),
                  instance=instance)
+        # Disks parked in the trash by earlier deletes (their snapshot's
+        # clone was still being flattened) are usually free by now.
+        purged = client.purge_trash(pool)
+        if purged:
+            LOG.info('Purged from the RBD trash: %s', ', '.join(purged))
     return names
 
 

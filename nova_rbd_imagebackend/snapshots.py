@@ -75,15 +75,29 @@ def direct_snapshot(image, context, snapshot_name, image_format, image_id,
     client = image.client
     fsid = client.fsid()
     dst_pool = parent_pool(image, context, base_image_id, fsid)
+    # With clone v2 the snapshot needs no protection, and the new image's
+    # flatten runs in the Ceph manager after this returns; removing the
+    # snapshot below then parks it in the trash namespace until the
+    # flatten has detached the clone.  Otherwise flatten here, as Nova's
+    # in-tree backend always does.
+    background = client.clone_v2_allowed()
     client.create_snap(image.pool, image.rbd_name, snapshot_name,
-                       protect=True)
+                       protect=not background)
     try:
         client.clone(image.pool, image.rbd_name, snapshot_name, dst_pool,
                      image_id)
         try:
-            client.flatten(dst_pool, image_id)
-            client.create_snap(dst_pool, image_id, GLANCE_SNAPSHOT,
-                               protect=True)
+            # Snapshot first: its creation would otherwise queue behind the
+            # manager's flatten (which holds the image's lock), and with
+            # deep-flatten that flatten detaches the snapshot too.
+            if background and client.snap_if_deep_flatten(
+                    dst_pool, image_id, GLANCE_SNAPSHOT):
+                if not client.request_flatten(dst_pool, image_id):
+                    client.flatten(dst_pool, image_id)
+            else:
+                client.flatten(dst_pool, image_id)
+                client.create_snap(dst_pool, image_id, GLANCE_SNAPSHOT,
+                                   protect=True)
         except Exception:
             with excutils.save_and_reraise_exception():
                 _remove_quietly(client, dst_pool, image_id)

@@ -22,6 +22,7 @@ holding rbd:// locations into the real cluster).
 import io
 import os
 import sys
+import time
 from unittest import mock
 import urllib.parse
 import uuid
@@ -235,6 +236,21 @@ class RbdNovaTestCase(integrated_helpers.InstanceHelperMixin,
         image = rbd.Image(ioctx, name, snapshot=snapshot, read_only=True)
         self.addCleanup(image.close)
         return image
+
+    def wait_flattened(self, name, pool='vms', timeout=30):
+        """Wait until the image has no clone parent any more."""
+        deadline = time.monotonic() + timeout
+        with self.admin_rados().open_ioctx(pool) as ioctx:
+            while True:
+                with rbd.Image(ioctx, name, read_only=True) as image:
+                    try:
+                        image.parent_info()
+                    except rbd.ImageNotFound:
+                        return
+                if time.monotonic() > deadline:
+                    raise AssertionError('%s/%s still has a parent' % (
+                        pool, name))
+                time.sleep(0.1)
 
     def write_disk(self, name, data, offset=0, pool='vms'):
         with self.admin_rados().open_ioctx(pool) as ioctx:

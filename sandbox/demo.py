@@ -28,6 +28,7 @@ monkey_patch.patch()
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import logging  # noqa: E402
+import signal  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -132,6 +133,9 @@ def main(argv=None):
                                      description=__doc__.split('\n')[0])
     parser.add_argument('--servers', type=int, default=3)
     args = parser.parse_args(argv)
+    # A SIGTERM unwinds like Ctrl-C, so the clean-up below stops the
+    # cluster this run started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     logging.basicConfig(level=logging.WARNING)
     steps = Steps()
     workdir = tempfile.mkdtemp(prefix='nova-rbd-demo-')

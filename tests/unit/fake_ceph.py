@@ -208,7 +208,8 @@ def install(monkeypatch, ceph_client):
         RBD=RBD, Image=Image, Error=Error, ImageNotFound=ImageNotFound,
         ImageBusy=ImageBusy, ImageExists=ImageExists,
         ImageHasSnapshots=ImageHasSnapshots, PermissionError=PermissionError,
-        ConnectionShutdown=ConnectionShutdown, Timeout=Timeout)
+        ConnectionShutdown=ConnectionShutdown, Timeout=Timeout,
+        RBD_SNAP_NAMESPACE_TYPE_USER=0)
     monkeypatch.setattr(ceph_client, 'rados', rados)
     monkeypatch.setattr(ceph_client, 'rbd', rbd)
     return cluster
