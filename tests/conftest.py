@@ -20,6 +20,7 @@ elsewhere its tests are skipped with the reason.
 """
 
 import atexit
+import contextlib
 import os
 import shutil
 
@@ -53,6 +54,21 @@ def in_ci():
     return os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
 
 
+@contextlib.contextmanager
+def stopped_at_the_end(part):
+    """Stop ``part`` when the fixture ends, or at exit if it never does.
+
+    Fixture teardown covers failures; atexit covers an interrupted run
+    that never reaches teardown.  ``stop()`` is idempotent.
+    """
+    atexit.register(part.stop)
+    try:
+        yield part
+    finally:
+        part.stop()
+        atexit.unregister(part.stop)
+
+
 def unavailable(reason):
     """Fail under CI, skip elsewhere: a real part could not be had."""
     if in_ci():
@@ -77,14 +93,8 @@ def ceph_sandbox(tmp_path_factory):
     box = ceph.CephSandbox.start(
         str(tmp_path_factory.mktemp('ceph') / 'cluster'),
         osd_bytes=16 * 1024 ** 3)
-    # Fixture teardown covers failures; atexit covers an interrupted run
-    # that never reaches teardown.  stop() is idempotent.
-    atexit.register(box.stop)
-    try:
+    with stopped_at_the_end(box):
         yield box
-    finally:
-        box.stop()
-        atexit.unregister(box.stop)
 
 
 @pytest.fixture(scope='session')
@@ -97,12 +107,8 @@ def glance_api(ceph_sandbox, tmp_path_factory):
         unavailable('glance is not installed: %s' % exc)
     api = glance.GlanceSandbox.start(
         ceph_sandbox, str(tmp_path_factory.mktemp('glance') / 'api'))
-    atexit.register(api.stop)
-    try:
+    with stopped_at_the_end(api):
         yield api
-    finally:
-        api.stop()
-        atexit.unregister(api.stop)
 
 
 @pytest.fixture(scope='session')
@@ -121,17 +127,13 @@ def libvirt_hosts(ceph_sandbox):
                     'needs root to start them')
     from sandbox import controlplane
     from sandbox import libvirtd
-    hosts = []
-    try:
+    with contextlib.ExitStack() as stack:
+        hosts = []
         for host_uuid in ('a0000000-0000-4000-8000-00000000000a',
                           'b0000000-0000-4000-8000-00000000000b'):
-            host = libvirtd.LibvirtSandbox.start(host_uuid)
-            atexit.register(host.stop)
-            hosts.append(host)
+            host = stack.enter_context(stopped_at_the_end(
+                libvirtd.LibvirtSandbox.start(host_uuid)))
             host.define_ceph_secret(controlplane.SECRET_UUID, 'client.nova',
                                     ceph_sandbox.key('client.nova'))
+            hosts.append(host)
         yield hosts
-    finally:
-        for host in hosts:
-            host.stop()
-            atexit.unregister(host.stop)

@@ -15,7 +15,6 @@ import time
 import uuid
 
 import pytest
-import rados
 import rbd
 
 from nova_rbd_imagebackend import ceph_client
@@ -31,11 +30,8 @@ def client(ceph_sandbox):
 
 
 @pytest.fixture
-def admin(ceph_sandbox):
-    cluster = rados.Rados(conffile=ceph_sandbox.conf_path, rados_id='admin')
-    cluster.connect(timeout=10)
-    yield cluster
-    cluster.shutdown()
+def admin(connect_as):
+    return connect_as('admin')
 
 
 def trash_names(admin, pool):

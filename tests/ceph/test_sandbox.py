@@ -27,12 +27,9 @@ MiB = 1024 ** 2
 
 
 @pytest.fixture
-def nova_client(ceph_sandbox):
+def nova_client(connect_as):
     """A librados connection as the compute user, client.nova."""
-    cluster = rados.Rados(conffile=ceph_sandbox.conf_path, rados_id='nova')
-    cluster.connect(timeout=10)
-    yield cluster
-    cluster.shutdown()
+    return connect_as('nova')
 
 
 def _name(prefix):
