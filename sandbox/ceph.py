@@ -21,6 +21,7 @@ installed package, which never starts a process.
 
 import json
 import os
+import random
 import shutil
 import socket
 import tempfile
@@ -112,8 +113,22 @@ osd memory target = 939524096
 """
 
 
+# Below the kernel's ephemeral range (32768-60999 by default): a port
+# handed out from that range can be taken by any outgoing connection
+# (the tests open many) before the daemon that is to listen on it binds.
+PORT_RANGE = (20000, 32767)
+
+
 def free_port():
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    """Return a TCP port on 127.0.0.1 that nothing uses right now."""
+    for _ in range(100):
+        port = random.randint(*PORT_RANGE)
+        with socket.socket() as s:
+            try:
+                s.bind(('127.0.0.1', port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
@@ -323,8 +338,20 @@ class CephSandbox(object):
     def _check_daemons(self):
         for name, pid in self.pids.items():
             if not procs.is_ours(pid, self.conf_path):
-                raise SandboxError('%s (pid %d) died; see %s' % (
-                    name, pid, self._path('log')))
+                # The folder goes with the failed start: keep the reason.
+                raise SandboxError('%s (pid %d) died:\n%s' % (
+                    name, pid, self._log_tail(name)))
+
+    def _log_tail(self, name, lines=15):
+        text = []
+        for path in (self._path('log', '%s.stdout' % name),
+                     self._path('log', 'ceph-%s.log' % name)):
+            try:
+                with open(path, errors='replace') as f:
+                    text += f.read().splitlines()[-lines:]
+            except FileNotFoundError:
+                pass
+        return '\n'.join(text) or '(no log)'
 
 
 def _quiet(message):

@@ -62,9 +62,17 @@ def guest_io(host, dom, command):
     libvirt_qemu.qemuMonitorCommand(
         dom, 'qemu-io -d %s "%s"' % (DISK_BACKEND, command),
         libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP)
-    with open(log) as f:
-        f.seek(offset)
-        return f.read()
+    # The output reaches the log a moment after the command returns; read
+    # and write always print a line (flush prints nothing).
+    deadline = time.monotonic() + (30 if command.split()[0] in (
+        'read', 'write') else 0)
+    while True:
+        with open(log) as f:
+            f.seek(offset)
+            out = f.read()
+        if out.endswith('\n') or time.monotonic() > deadline:
+            return out
+        time.sleep(0.05)
 
 
 class LibvirtCase(base.RbdNovaTestCase):
@@ -103,6 +111,15 @@ class LibvirtCase(base.RbdNovaTestCase):
                                   libvirt.VIR_DOMAIN_DEFINE_VALIDATE)
         dom.create()
         return dom, time.monotonic() - started
+
+    @staticmethod
+    def _eventually(predicate, timeout=10):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+        return True
 
     def _watchers(self):
         return [w['addr'] for w in self.rbd_image(self.disk).watchers_list()]
@@ -157,7 +174,8 @@ class RealLibvirtTest(LibvirtCase):
         self.addCleanup(conn_b.close)
         moved = conn_b.lookupByName(self.name)
         self.assertTrue(moved.isActive())
-        self.assertEqual([], host_a.qemu_pids())
+        # The source QEMU exits right after the migration completes.
+        self.assertTrue(self._eventually(lambda: host_a.qemu_pids() == []))
         # Written before the move, read after it on the destination.
         out = guest_io(host_b, moved, 'read -P 0xab 0 4096')
         self.assertIn('read 4096/4096 bytes', out)
@@ -165,8 +183,8 @@ class RealLibvirtTest(LibvirtCase):
         self.assertIn('wrote',
                       guest_io(host_b, moved, 'write -P 0xcd 8192 512'))
         # The destination's QEMU holds the only watch and the lock.
+        self.assertTrue(self._eventually(lambda: len(self._watchers()) == 1))
         watchers = self._watchers()
-        self.assertEqual(1, len(watchers))
         self.assertNotEqual(source_watchers, watchers)
         lockers = self.rbd_image(self.disk).list_lockers()
         self.assertEqual(watchers, [addr for _c, _k, addr
