@@ -610,6 +610,27 @@ class CephClient(object):
 
     # -- locks (fencing) ----------------------------------------------------
 
+    def fence(self, pool, name):
+        """Blocklist every client watching the image; return addresses.
+
+        A blocklisted client (a failed host's QEMU that may wake up) can
+        never write to the cluster again, and its watch and exclusive lock
+        go with it, so the next QEMU takes the image at once.
+        """
+        def run():
+            # Opened read-only: no watch of our own in the list.
+            with self._open(pool, name, read_only=True) as image:
+                addrs = sorted({w['addr'] for w in image.watchers_list()})
+            for addr in addrs:
+                ret, _out, err = self._connected().mon_command(json.dumps({
+                    'prefix': 'osd blocklist', 'blocklistop': 'add',
+                    'addr': addr}), b'', timeout=int(self.op_timeout))
+                if ret:
+                    raise exceptions.CephError(op='blocklist %s' % addr,
+                                               reason='%s (%d)' % (err, ret))
+            return addrs
+        return self.call('fence', run, '%s/%s' % (pool, name))
+
     def watchers(self, pool, name):
         def run():
             with self._open(pool, name, read_only=True) as image:

@@ -31,6 +31,7 @@ from oslo_utils import units
 from nova_rbd_imagebackend import activation
 from nova_rbd_imagebackend import cluster
 from nova_rbd_imagebackend import disks
+from nova_rbd_imagebackend import fencing
 from nova_rbd_imagebackend import imagebackend
 from nova_rbd_imagebackend import preflight
 
@@ -107,6 +108,20 @@ class RbdLibvirtDriver(libvirt_driver.LibvirtDriver):
                     'disk from here', cluster.pool(), cluster.client().fsid(),
                     instance=instance)
         return False
+
+    def rebuild(self, context, instance, image_meta, injected_files,
+                admin_password, allocations, bdms, detach_block_devices,
+                attach_block_devices, network_info=None, evacuate=False,
+                block_device_info=None, preserve_ephemeral=False,
+                accel_uuids=None, reimage_boot_volume=False):
+        """Fence the failed host first; Nova's default rebuild does the rest.
+
+        Nova's libvirt driver has no rebuild of its own: the compute
+        manager falls back to its default on NotImplementedError.
+        """
+        if evacuate and _rbd():
+            fencing.fence_instance(cluster.client(), cluster.pool(), instance)
+        raise NotImplementedError()
 
     def check_can_live_migrate_destination(
             self, context, instance, src_compute_info, dst_compute_info,

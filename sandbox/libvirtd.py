@@ -95,11 +95,22 @@ class LibvirtSandbox(object):
                 except libvirt.libvirtError:
                     pass
             if not procs.is_ours(self.pid, self.directory):
-                out = os.path.join(self.directory, 'libvirtd.out')
-                raise SandboxError('libvirtd died: %s' % open(out).read())
+                raise SandboxError('libvirtd died:\n%s' % self._log_tail())
             if time.monotonic() > deadline:
                 raise SandboxError('libvirtd not ready at %s' % self.uri)
             time.sleep(0.1)
+
+    def _log_tail(self, lines=15):
+        # The folder goes with the failed start: keep the reason.
+        text = []
+        for name in ('libvirtd.out', 'libvirtd.log'):
+            try:
+                with open(os.path.join(self.directory, name),
+                          errors='replace') as f:
+                    text += f.read().splitlines()[-lines:]
+            except FileNotFoundError:
+                pass
+        return '\n'.join(text) or '(no log)'
 
     def connect(self):
         return libvirt.open(self.uri)

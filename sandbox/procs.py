@@ -65,16 +65,23 @@ def is_ours(pid, marker):
     Checking the command line guards against a recycled pid: we never
     signal a process that is not the one we started.
     """
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            if f.read().rsplit(')', 1)[1].split()[0] == 'Z':
-                _reap(pid)
-                return False
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    # Text search: some daemons (gunicorn) rewrite their command line into
-    # a title that still names their folder.
-    return marker in ' '.join(cmdline(pid))
+    # A process in the middle of execve (setpriv starting libvirtd, say)
+    # shows an empty command line for a moment: look again.
+    for _ in range(50):
+        try:
+            with open('/proc/%d/stat' % pid) as f:
+                if f.read().rsplit(')', 1)[1].split()[0] == 'Z':
+                    _reap(pid)
+                    return False
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            return False
+        line = cmdline(pid)
+        if any(line):
+            # Text search: some daemons (gunicorn) rewrite their command
+            # line into a title that still names their folder.
+            return marker in ' '.join(line)
+        time.sleep(0.01)
+    return False
 
 
 def _reap(pid):

@@ -11,9 +11,12 @@
 # under the License.
 """Moving servers: resize, cold and live migration, evacuate, rescue."""
 
+import json
 from unittest import mock
 
 from nova.tests.fixtures import libvirt as fakelibvirt
+import rados
+import rbd
 
 from sandbox import controlplane as base
 
@@ -195,3 +198,58 @@ class EvacuateTest(base.RbdNovaTestCase):
             self.computes['host1'] = self.restart_compute_service(source)
         self.api.force_down_service('host1', 'nova-compute', False)
         self.assertEqual(disks_before, self.rbd_images(prefix=uuid))
+
+
+class EvacuateFencingTest(base.RbdNovaTestCase):
+    """The failed host's client is fenced before the disk is reused."""
+    microversion = '2.14'
+
+    def setUp(self):
+        super().setUp()
+        self.start_compute('host1')
+        self.image_id = self.upload_rbd_image(b'base-image')
+
+    def _blocklist(self, op=None, addr=None):
+        cluster = self.admin_rados()
+        if op:
+            cluster.mon_command(json.dumps({
+                'prefix': 'osd blocklist', 'blocklistop': op,
+                'addr': addr}), b'')
+            return None
+        _ret, out, _err = cluster.mon_command(json.dumps({
+            'prefix': 'osd blocklist ls', 'format': 'json'}), b'')
+        entries, _end = json.JSONDecoder().raw_decode(out.decode() or '[]')
+        return [e['addr'] for e in entries]
+
+    def test_evacuate_blocklists_the_old_hosts_client(self):
+        self.api.microversion = '2.74'
+        server = self.boot(self.image_id, host='host1')
+        self.api.microversion = '2.14'
+        disk_name = server['id'] + '_disk'
+
+        # The failed host's QEMU, frozen but alive: it watches the disk
+        # and holds its exclusive lock.
+        old_host = rados.Rados(conffile=self.ceph.conf_path,
+                               rados_id='nova2')
+        old_host.connect(timeout=10)
+        self.addCleanup(old_host.shutdown)
+        ioctx = old_host.open_ioctx('vms')
+        self.addCleanup(ioctx.close)
+        disk = rbd.Image(ioctx, disk_name)
+        self.addCleanup(disk.close)
+        disk.write(b'old-host', 0)
+        (old_addr,) = [w['addr'] for w in
+                       self.rbd_image(disk_name).watchers_list()]
+        self.addCleanup(self._blocklist, 'rm', old_addr)
+
+        self.computes['host1'].stop()
+        self.api.force_down_service('host1', 'nova-compute', True)
+        self.start_compute('host2')
+        self._evacuate_server(server, expected_host='host2',
+                              expected_state='ACTIVE')
+
+        self.assertIn(old_addr, self._blocklist())
+        self.assertRaises((rbd.ConnectionShutdown, rbd.ReadOnlyImage,
+                           rbd.Error), disk.write, b'too-late', 0)
+        self.assertEqual(b'old-host', self.rbd_image(disk_name).read(0, 8))
+        self.assertEqual([], list(self.rbd_image(disk_name).watchers_list()))

@@ -85,6 +85,12 @@ PINNED = [
     (libvirt_driver.LibvirtDriver, '_create_guest',
      ['self', 'context', 'xml', 'instance', 'power_on', 'pause',
       'post_xml_callback']),
+    (virt_driver.ComputeDriver, 'rebuild',
+     ['self', 'context', 'instance', 'image_meta', 'injected_files',
+      'admin_password', 'allocations', 'bdms', 'detach_block_devices',
+      'attach_block_devices', 'network_info', 'evacuate',
+      'block_device_info', 'preserve_ephemeral', 'accel_uuids',
+      'reimage_boot_volume']),
     (nova_config, 'parse_args',
      ['argv', 'default_config_files', 'configure_db', 'init_rpc', 'prog']),
     (virt_driver, 'load_compute_driver', ['virtapi', 'compute_driver']),
@@ -129,8 +135,19 @@ def test_every_plugin_override_names_a_nova_method():
     ours = {n for n, v in vars(plugin_driver.RbdLibvirtDriver).items()
             if callable(v) or isinstance(v, staticmethod)}
     ours -= {'_disks_here'}
-    pinned = {n for o, n, _e in PINNED if o is libvirt_driver.LibvirtDriver}
+    drivers = (libvirt_driver.LibvirtDriver, virt_driver.ComputeDriver)
+    pinned = {n for o, n, _e in PINNED if o in drivers}
     assert ours <= pinned, ours - pinned
+
+
+def test_rebuild_falls_back_to_the_managers_default():
+    # Our rebuild fences, then relies on this fallback for the rest.
+    from nova.compute import manager
+    assert 'rebuild' not in vars(libvirt_driver.LibvirtDriver)
+    source = inspect.getsource(manager.ComputeManager)
+    assert ('self.driver.rebuild(**kwargs)\n'
+            '        except NotImplementedError:') in source
+    assert 'self._rebuild_default_impl(**kwargs)' in source
 
 
 def test_nova_compute_parses_config_through_nova_config():
