@@ -309,12 +309,6 @@ class CephClient(object):
                 rbd.RBD().create(ioctx, name, size, old_format=False)
         self.call('create', run, '%s/%s' % (pool, name))
 
-    def resize(self, pool, name, size):
-        def run():
-            with self._open(pool, name) as image:
-                image.resize(size)
-        self.call('resize', run, '%s/%s' % (pool, name))
-
     def grow(self, pool, name, size):
         """Grow the image to ``size`` if smaller; return its former size."""
         def run():
@@ -630,12 +624,6 @@ class CephClient(object):
                                                reason='%s (%d)' % (err, ret))
             return addrs
         return self.call('fence', run, '%s/%s' % (pool, name))
-
-    def watchers(self, pool, name):
-        def run():
-            with self._open(pool, name, read_only=True) as image:
-                return [w['addr'] for w in image.watchers_list()]
-        return self.call('list watchers', run, '%s/%s' % (pool, name))
 
 
 def auth_sources(conf_path, user):

@@ -20,6 +20,7 @@ holding rbd:// locations into the real cluster).
 """
 
 import io
+import json
 import os
 import sys
 import time
@@ -236,6 +237,20 @@ class RbdNovaTestCase(integrated_helpers.InstanceHelperMixin,
         image = rbd.Image(ioctx, name, snapshot=snapshot, read_only=True)
         self.addCleanup(image.close)
         return image
+
+    def blocklist(self, op, addr):
+        """Add an address to, or remove it from, the OSD blocklist."""
+        self.admin_rados().mon_command(json.dumps({
+            'prefix': 'osd blocklist', 'blocklistop': op, 'addr': addr}),
+            b'')
+
+    def blocklisted(self):
+        """Addresses on the OSD blocklist."""
+        _ret, out, _err = self.admin_rados().mon_command(json.dumps({
+            'prefix': 'osd blocklist ls', 'format': 'json'}), b'')
+        # The JSON list is followed by a summary line.
+        entries, _end = json.JSONDecoder().raw_decode(out.decode() or '[]')
+        return [e['addr'] for e in entries]
 
     def wait_flattened(self, name, pool='vms', timeout=30):
         """Wait until the image has no clone parent any more."""

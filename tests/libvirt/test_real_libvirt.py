@@ -18,7 +18,6 @@ cephx key from the libvirt secret, writes land in the clone, a running
 guest live-migrates over the shared disk, and a frozen host is fenced.
 """
 
-import json
 import os
 import re
 import signal
@@ -210,8 +209,8 @@ class FencingDrillTest(LibvirtCase):
         os.kill(qemu_a, signal.SIGSTOP)
         self.addCleanup(self._continue, qemu_a)
         if fence:
-            self._blocklist('add', frozen_addr)
-        self.addCleanup(self._blocklist, 'rm', frozen_addr)
+            self.blocklist('add', frozen_addr)
+        self.addCleanup(self.blocklist, 'rm', frozen_addr)
 
         dom_b, _took = self._start_on(host_b)
         started = time.monotonic()
@@ -233,21 +232,6 @@ class FencingDrillTest(LibvirtCase):
         except ProcessLookupError:
             pass
 
-    def _blocklist(self, op, addr):
-        cluster = self.admin_rados()
-        ret, _out, err = cluster.mon_command(json.dumps({
-            'prefix': 'osd blocklist', 'blocklistop': op, 'addr': addr}),
-            b'')
-        return ret, err
-
-    def _blocklisted(self):
-        cluster = self.admin_rados()
-        _ret, out, _err = cluster.mon_command(json.dumps({
-            'prefix': 'osd blocklist ls', 'format': 'json'}), b'')
-        # The JSON list is followed by a summary line.
-        entries, _end = json.JSONDecoder().raw_decode(out.decode() or '[]')
-        return [e['addr'] for e in entries]
-
     def test_with_fencing_the_new_host_writes_at_once(self):
         waited, out_a, frozen = self._take_over(fence=True)
         print('fenced takeover: first write after %.2f s' % waited)
@@ -259,7 +243,7 @@ class FencingDrillTest(LibvirtCase):
         waited, out_a, frozen = self._take_over(fence=False)
         print('unfenced takeover: first write after %.2f s' % waited)
         # librbd broke the dead owner's lock and blocklisted it itself.
-        self.assertIn(frozen, self._blocklisted())
+        self.assertIn(frozen, self.blocklisted())
         self.assertNotIn('wrote', out_a)
         self.assertEqual(b'\xbb' * 4096,
                          self.rbd_image(self.disk).read(0, 4096))

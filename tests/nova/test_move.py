@@ -11,7 +11,6 @@
 # under the License.
 """Moving servers: resize, cold and live migration, evacuate, rescue."""
 
-import json
 from unittest import mock
 
 from nova.tests.fixtures import libvirt as fakelibvirt
@@ -209,18 +208,6 @@ class EvacuateFencingTest(base.RbdNovaTestCase):
         self.start_compute('host1')
         self.image_id = self.upload_rbd_image(b'base-image')
 
-    def _blocklist(self, op=None, addr=None):
-        cluster = self.admin_rados()
-        if op:
-            cluster.mon_command(json.dumps({
-                'prefix': 'osd blocklist', 'blocklistop': op,
-                'addr': addr}), b'')
-            return None
-        _ret, out, _err = cluster.mon_command(json.dumps({
-            'prefix': 'osd blocklist ls', 'format': 'json'}), b'')
-        entries, _end = json.JSONDecoder().raw_decode(out.decode() or '[]')
-        return [e['addr'] for e in entries]
-
     def test_evacuate_blocklists_the_old_hosts_client(self):
         self.api.microversion = '2.74'
         server = self.boot(self.image_id, host='host1')
@@ -240,7 +227,7 @@ class EvacuateFencingTest(base.RbdNovaTestCase):
         disk.write(b'old-host', 0)
         (old_addr,) = [w['addr'] for w in
                        self.rbd_image(disk_name).watchers_list()]
-        self.addCleanup(self._blocklist, 'rm', old_addr)
+        self.addCleanup(self.blocklist, 'rm', old_addr)
 
         self.computes['host1'].stop()
         self.api.force_down_service('host1', 'nova-compute', True)
@@ -248,7 +235,7 @@ class EvacuateFencingTest(base.RbdNovaTestCase):
         self._evacuate_server(server, expected_host='host2',
                               expected_state='ACTIVE')
 
-        self.assertIn(old_addr, self._blocklist())
+        self.assertIn(old_addr, self.blocklisted())
         self.assertRaises((rbd.ConnectionShutdown, rbd.ReadOnlyImage,
                            rbd.Error), disk.write, b'too-late', 0)
         self.assertEqual(b'old-host', self.rbd_image(disk_name).read(0, 8))
