@@ -216,7 +216,7 @@ class Bench(object):
 
         def cold(side):
             side.forget_cache()
-            from nova_rbd_imagebackend import cluster
+            from nova_rbd_imagebackend.ceph import cluster
             cluster._mon_addrs.clear()
             return run(side)
         self.compare('2. disk XML (libvirt_info)', run, target='>= 100x')

@@ -27,11 +27,10 @@ from nova import exception
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import imagebackend as intree
 
-from nova_rbd_imagebackend import cluster
-from nova_rbd_imagebackend import driver as plugin_driver
-from nova_rbd_imagebackend import glance_clone
-from nova_rbd_imagebackend import imagebackend as plugin
-from nova_rbd_imagebackend import snapshots
+from nova_rbd_imagebackend.ceph import cluster
+from nova_rbd_imagebackend.nova import driver as plugin_driver
+from nova_rbd_imagebackend.nova import glance as plugin_glance
+from nova_rbd_imagebackend.nova import imagebackend as plugin
 
 MAPPING = {'bus': 'virtio', 'dev': 'vda', 'type': 'disk'}
 
@@ -55,8 +54,7 @@ GLANCE = FakeImageAPI()
 
 def install_glance():
     intree.IMAGE_API = GLANCE
-    glance_clone.IMAGE_API = GLANCE
-    snapshots.IMAGE_API = GLANCE
+    plugin_glance.IMAGE_API = GLANCE
 
 
 def instance(instance_uuid=None):

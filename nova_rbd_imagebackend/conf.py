@@ -88,6 +88,22 @@ The resource tracker asks for capacity several times per periodic task;
 within this window the answer comes from memory. 0 asks the cluster every
 time.
 """),
+    cfg.StrOpt('glance_pool',
+               default='images',
+               help="""
+The pool Glance keeps images in, in the same cluster.
+
+Only the host checks use it: at start-up and in ``nova-rbd-imagebackend
+doctor`` the compute user must be able to snapshot into this pool (direct
+instance snapshots and shelve do) and clone from it. Direct snapshots
+themselves go to the pool of each instance disk's clone parent. When the
+pool does not exist, the checks warn and skip its caps.
+
+Possible values:
+
+* The name of Glance's rbd store pool (glance_store's ``rbd_store_pool``).
+* An empty string to skip the checks of Glance's pool.
+"""),
 ]
 
 

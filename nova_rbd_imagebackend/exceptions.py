@@ -55,3 +55,9 @@ class DiskCreationFailed(exception.ImageUnacceptable):
     """Raised by cache(): Nova aborts the build with this as the fault."""
 
     msg_fmt = 'Cannot create disk %(disk)s: %(reason)s'
+
+
+class BrokenImageLocation(exception.NovaException):
+    # Instance faults keep 255 characters: the missing name comes first.
+    msg_fmt = ('%(spec)s does not exist, but Glance image %(image_id)s '
+               'names it as its location in this cluster')

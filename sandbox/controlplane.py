@@ -42,9 +42,9 @@ from nova.tests.unit import fake_network
 import rados
 import rbd
 
-from nova_rbd_imagebackend import activation
-from nova_rbd_imagebackend import cluster
-from nova_rbd_imagebackend import locations
+from nova_rbd_imagebackend.ceph import cluster
+from nova_rbd_imagebackend.disks import locations
+from nova_rbd_imagebackend.nova import activation
 
 CONF = nova.conf.CONF
 MiB = 1024 ** 2

@@ -11,40 +11,13 @@
 # under the License.
 """nova-rbd-compute: nova-compute with the RBD image backend plugin.
 
-A drop-in for nova-compute (same arguments and configuration files).
-Right after Nova parses its configuration, the plugin is activated and
-the preflight runs; on any problem the service exits with one line on
-stderr and status 1 instead of starting.
+A drop-in for nova-compute (same arguments and configuration files); see
+nova_rbd_imagebackend.nova.launcher for what it does before Nova starts.
 """
 
-# Nova's compute command applies its concurrency mode (native threads or
-# eventlet) when imported; it must be imported before anything else.
-from nova.cmd import compute as nova_compute  # noqa: I100,I202
-
-import sys  # noqa: E402
-
-from nova import config as nova_config  # noqa: E402
-
-from nova_rbd_imagebackend import activation  # noqa: E402
-from nova_rbd_imagebackend import exceptions  # noqa: E402
-from nova_rbd_imagebackend import preflight  # noqa: E402
-
-PROG = 'nova-rbd-compute'
-
-
-def _parse_args_and_activate(parse_args):
-    def wrapper(argv, *args, **kwargs):
-        parse_args(argv, *args, **kwargs)
-        try:
-            activation.activate(nova_compute.CONF)
-            preflight.check_or_raise(nova_compute.CONF)
-        except exceptions.ActivationError as exc:
-            print('%s: refusing to start: %s' % (PROG, exc.format_message()),
-                  file=sys.stderr)
-            sys.exit(1)
-    return wrapper
+# The launcher imports Nova's compute command first, as it must be.
+from nova_rbd_imagebackend.nova import launcher
 
 
 def main():
-    nova_config.parse_args = _parse_args_and_activate(nova_config.parse_args)
-    nova_compute.main()
+    launcher.main()

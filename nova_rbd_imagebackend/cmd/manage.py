@@ -11,6 +11,9 @@
 # under the License.
 """nova-rbd-imagebackend: operator commands for a compute host.
 
+doctor runs the same checks as the nova-rbd-compute launcher and prints
+every verdict.
+
     nova-rbd-imagebackend [--config-file nova.conf ...] doctor [--format json]
 """
 
@@ -20,11 +23,13 @@ import sys
 
 import nova.conf
 
+from nova_rbd_imagebackend.checks import results as check_results
+from nova_rbd_imagebackend.checks import suite
 from nova_rbd_imagebackend import conf as plugin_conf
-from nova_rbd_imagebackend import doctor
 
 CONF = nova.conf.CONF
-MARKS = {doctor.OK: 'ok  ', doctor.WARN: 'WARN', doctor.FAIL: 'FAIL'}
+MARKS = {check_results.OK: 'ok  ', check_results.WARN: 'WARN',
+         check_results.FAIL: 'FAIL'}
 
 
 def _parse(argv):
@@ -38,8 +43,9 @@ def _parse(argv):
     check = commands.add_parser(
         'doctor', help="check this host's Ceph and libvirt setup")
     check.add_argument('--format', choices=('text', 'json'), default='text')
-    check.add_argument('--images-pool', default='images',
-                       help="the pool Glance keeps images in")
+    check.add_argument('--images-pool', default=None,
+                       help="the pool Glance keeps images in (default: "
+                            "[rbd_imagebackend] glance_pool)")
     return parser.parse_args(argv)
 
 
@@ -59,12 +65,12 @@ def main(argv=None):
     CONF(config_args, project='nova',
          default_config_files=[] if args.config_file else None)
     plugin_conf.register_opts(CONF)
-    results = doctor.Doctor(CONF, args.images_pool).run()
+    results = suite.run(CONF, args.images_pool)
     if args.format == 'json':
         print(json.dumps([r._asdict() for r in results], indent=1))
     else:
         _print_text(results)
-    return 1 if any(r.status == doctor.FAIL for r in results) else 0
+    return 1 if check_results.failures(results) else 0
 
 
 if __name__ == '__main__':

@@ -17,7 +17,7 @@ import uuid
 import pytest
 import rbd
 
-from nova_rbd_imagebackend import ceph_client
+from nova_rbd_imagebackend.ceph import client as ceph_client
 
 MiB = 1024 ** 2
 

@@ -19,8 +19,9 @@ import time
 from oslo_config import fixture as config_fixture
 import pytest
 
-from nova_rbd_imagebackend import cluster
-from nova_rbd_imagebackend import preflight
+from nova_rbd_imagebackend.ceph import cluster
+from nova_rbd_imagebackend.checks import config as config_checks
+from nova_rbd_imagebackend.checks import suite
 
 LAUNCHER = os.path.join(os.path.dirname(sys.executable), 'nova-rbd-compute')
 SECRET = 'b5b5b5b5-0000-4000-8000-000000000001'
@@ -98,11 +99,11 @@ def nova_conf(ceph_sandbox):
 
 
 def test_good_setup_has_no_problem(nova_conf):
-    assert preflight.problems(nova_conf) == []
+    assert suite.failures(nova_conf) == []
 
 
 def test_nova_outside_the_tested_range_is_refused(nova_conf, monkeypatch):
-    monkeypatch.setattr(preflight, '_nova_version', lambda: '35.1.0')
-    found = preflight.problems(nova_conf)
+    monkeypatch.setattr(config_checks, '_nova_version', lambda: '35.1.0')
+    found = suite.failures(nova_conf)
     assert found == ['Nova 35.1.0 is outside the tested range '
                      '[34.0.0, 35.0.0)']

@@ -13,12 +13,12 @@
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 from sandbox import cephx
 from sandbox import controlplane
+from tests.hostconf import private_copy
 
 DOCTOR = os.path.join(os.path.dirname(sys.executable),
                       'nova-rbd-imagebackend')
@@ -43,19 +43,6 @@ def doctor(conf_path):
                             text=True, timeout=120, stdin=subprocess.DEVNULL)
     checks = {r['check']: r for r in json.loads(result.stdout)}
     return result.returncode, checks
-
-
-def private_copy(tmp_path, ceph_sandbox, user, mode=0o600):
-    """ceph.conf and this user's keyring copied to tmp_path."""
-    folder = tmp_path / 'ceph'
-    folder.mkdir()
-    text = open(ceph_sandbox.conf_path).read().replace(
-        'keyring = %s/' % ceph_sandbox.directory, 'keyring = %s/' % folder)
-    (folder / 'ceph.conf').write_text(text)
-    keyring = folder / ('ceph.client.%s.keyring' % user)
-    shutil.copy(ceph_sandbox.keyring_path('client.' + user), keyring)
-    os.chmod(keyring, mode)
-    return str(folder / 'ceph.conf'), str(keyring)
 
 
 def test_a_good_host_passes_every_check(tmp_path, ceph_sandbox,

@@ -145,7 +145,7 @@ class LiveMigrationTest(base.RbdNovaTestCase):
         # A forced destination (up to 2.67) reports its pre-check failure;
         # otherwise Nova tries other hosts and logs it.
         self.api.microversion = '2.67'
-        with mock.patch('nova_rbd_imagebackend.cluster.pool',
+        with mock.patch('nova_rbd_imagebackend.ceph.cluster.pool',
                         return_value='images'):
             self.api.post_server_action(server['id'], {
                 'os-migrateLive': {'host': 'host2', 'force': True,

@@ -195,9 +195,18 @@ class Image(object):
         del self.image.snaps[name]
 
 
-def install(monkeypatch, ceph_client):
-    """Point the client module at a fresh fake cluster; return it."""
+def install(monkeypatch):
+    """Point every module of the ceph package at a fresh fake cluster.
+
+    Each module there binds ``rados`` and ``rbd`` from
+    ``nova_rbd_imagebackend.ceph.bindings`` at import; all of them are
+    patched.  Returns the fake cluster.
+    """
+    import importlib
+    import pkgutil
     import types
+
+    from nova_rbd_imagebackend import ceph
     cluster = Cluster()
     rados = types.SimpleNamespace(
         Rados=type('Rados', (Rados,), {'cluster': cluster}),
@@ -210,6 +219,10 @@ def install(monkeypatch, ceph_client):
         ImageHasSnapshots=ImageHasSnapshots, PermissionError=PermissionError,
         ConnectionShutdown=ConnectionShutdown, Timeout=Timeout,
         RBD_SNAP_NAMESPACE_TYPE_USER=0)
-    monkeypatch.setattr(ceph_client, 'rados', rados)
-    monkeypatch.setattr(ceph_client, 'rbd', rbd)
+    for info in pkgutil.iter_modules(ceph.__path__):
+        module = importlib.import_module('%s.%s' % (ceph.__name__,
+                                                    info.name))
+        for name, fake in (('rados', rados), ('rbd', rbd)):
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, fake)
     return cluster

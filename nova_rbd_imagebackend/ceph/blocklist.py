@@ -1,0 +1,41 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Blocklisting the clients that use an image (the means of fencing)."""
+
+import json
+
+from nova_rbd_imagebackend import exceptions
+
+
+class BlocklistOps(object):
+    """Mixed into CephClient: cut clients off from the cluster."""
+
+    def fence(self, pool, name):
+        """Blocklist every client watching the image; return addresses.
+
+        A blocklisted client (a failed host's QEMU that may wake up) can
+        never write to the cluster again, and its watch and exclusive lock
+        go with it, so the next QEMU takes the image at once.
+        """
+        def run():
+            # Opened read-only: no watch of our own in the list.
+            with self._open(pool, name, read_only=True) as image:
+                addrs = sorted({w['addr'] for w in image.watchers_list()})
+            for addr in addrs:
+                ret, _out, err = self._connected().mon_command(json.dumps({
+                    'prefix': 'osd blocklist', 'blocklistop': 'add',
+                    'addr': addr}), b'', timeout=int(self.op_timeout))
+                if ret:
+                    raise exceptions.CephError(op='blocklist %s' % addr,
+                                               reason='%s (%d)' % (err, ret))
+            return addrs
+        return self.call('fence', run, '%s/%s' % (pool, name))

@@ -1,0 +1,114 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Snapshot operations, and flattening a clone away from its parent."""
+
+import json
+
+from oslo_log import log as logging
+
+from nova_rbd_imagebackend.ceph.bindings import rbd
+
+LOG = logging.getLogger(__name__)
+
+# A flatten or rollback copies every block of the image: it is bounded by
+# librados's per-op timeout, not by one deadline for the whole copy.
+LONG_COPY = 24 * 3600
+
+
+class SnapshotOps(object):
+    """Mixed into CephClient: snapshots and flattening."""
+
+    def create_snap(self, pool, name, snap, protect=False):
+        def run():
+            with self._open(pool, name) as image:
+                image.create_snap(snap)
+                if protect:
+                    image.protect_snap(snap)
+        self.call('create snapshot', run, '%s/%s@%s' % (pool, name, snap))
+
+    def remove_snap(self, pool, name, snap, force=False):
+        """Remove a snapshot; False if it does not exist.
+
+        With ``force`` a protected snapshot is unprotected first (this fails
+        with RbdBusy while it still has clones).
+        """
+        def run():
+            with self._open(pool, name) as image:
+                if snap not in {s['name'] for s in image.list_snaps()}:
+                    return False
+                if force and image.is_protected_snap(snap):
+                    image.unprotect_snap(snap)
+                image.remove_snap(snap)
+                return True
+        return self.call('remove snapshot', run,
+                         '%s/%s@%s' % (pool, name, snap))
+
+    def rollback_to_snap(self, pool, name, snap):
+        def run():
+            with self._open(pool, name) as image:
+                if snap not in {s['name'] for s in image.list_snaps()}:
+                    raise rbd.ImageNotFound('no snapshot %s' % snap)
+                image.rollback_to_snap(snap)
+        self.call('roll back', run, '%s/%s@%s' % (pool, name, snap),
+                  timeout=LONG_COPY)
+
+    def snaps(self, pool, name):
+        def run():
+            with self._open(pool, name, read_only=True) as image:
+                return [s['name'] for s in image.list_snaps()]
+        return self.call('list snapshots', run, '%s/%s' % (pool, name))
+
+    def snap_if_deep_flatten(self, pool, name, snap):
+        """Create and protect ``snap`` if the image has deep-flatten.
+
+        With deep-flatten, flattening the image later also detaches this
+        snapshot from the clone parent.  Returns whether it was created.
+        """
+        def run():
+            with self._open(pool, name) as image:
+                if not image.features() & rbd.RBD_FEATURE_DEEP_FLATTEN:
+                    return False
+                image.create_snap(snap)
+                image.protect_snap(snap)
+                return True
+        return self.call('create snapshot', run,
+                         '%s/%s@%s' % (pool, name, snap))
+
+    def request_flatten(self, pool, name):
+        """Ask the manager's rbd_support module to flatten in background.
+
+        Returns False when the manager will not (no such module, or the
+        user lacks "mgr profile rbd" on the pool).
+        """
+        def run():
+            ret, _out, err = self._connected().mgr_command(json.dumps({
+                'prefix': 'rbd task add flatten',
+                'image_spec': '%s/%s' % (pool, name)}), b'',
+                timeout=int(self.op_timeout))
+            return ret, err
+        ret, err = self.call('request flatten', run, '%s/%s' % (pool, name))
+        if ret:
+            LOG.warning('The Ceph manager will not flatten %s/%s (%s: %s); '
+                        'flattening here instead. Grant %s "mgr profile rbd '
+                        'pool=%s" to avoid it', pool, name, ret, err,
+                        self.entity, pool)
+            return False
+        return True
+
+    def flatten(self, pool, name, progress=None):
+        def run():
+            with self._open(pool, name) as image:
+                if progress is None:
+                    image.flatten()
+                else:
+                    image.flatten(on_progress=progress)
+        self.call('flatten', run, '%s/%s' % (pool, name), timeout=LONG_COPY)

@@ -1,0 +1,86 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Checks that the compute user may do what the host will do.
+
+Each check exercises the operation itself on scratch images named
+``nova-rbd-doctor-<random>``: write the instance pool, snapshot into
+Glance's pool (direct snapshots and shelve), clone from it.  The scratch
+images are removed before the check returns.
+"""
+
+import uuid
+
+from nova_rbd_imagebackend.checks import results
+from nova_rbd_imagebackend import exceptions
+
+SCRATCH = 'nova-rbd-doctor-'
+
+
+def caps(host):
+    name = SCRATCH + uuid.uuid4().hex[:8]
+    client, pool, glance_pool = host.client, host.pool, host.glance_pool
+    found = []
+    made = []
+    try:
+        found.append(_try(
+            'write %s' % pool, lambda: client.create(pool, name, 4096),
+            made, (pool, name),
+            'grant %s "osd profile rbd pool=%s"' % (host.entity, pool)))
+        if not _exists(client, glance_pool):
+            return found  # reported by the pools check
+        snapshot = _try(
+            'snapshot into %s' % glance_pool,
+            lambda: (client.create(glance_pool, name, 4096),
+                     client.create_snap(glance_pool, name, 'snap',
+                                        protect=True)),
+            made, (glance_pool, name),
+            'grant %s "osd profile rbd pool=%s" (read-only access makes '
+            'every instance snapshot slow and suspends the guest)'
+            % (host.entity, glance_pool))
+        found.append(snapshot)
+        if snapshot.status == results.OK:
+            found.append(_try(
+                'clone %s -> %s' % (glance_pool, pool),
+                lambda: client.clone(glance_pool, name, 'snap', pool,
+                                     name + '-clone'),
+                made, (pool, name + '-clone'),
+                'grant %s at least "osd profile rbd-read-only pool=%s"'
+                % (host.entity, glance_pool)))
+    finally:
+        for scratch_pool, image in reversed(made):
+            try:
+                client.remove(scratch_pool, image)
+            except exceptions.CephError:
+                found.append(results.warn(
+                    'clean up', 'could not remove %s/%s' % (
+                        scratch_pool, image),
+                    'rbd rm %s/%s' % (scratch_pool, image)))
+    return found
+
+
+def _exists(client, pool):
+    try:
+        return bool(pool) and client.pool_exists(pool)
+    except exceptions.CephError:
+        return False
+
+
+def _try(check, action, made, created, fix):
+    try:
+        action()
+    except exceptions.RbdPermissionDenied:
+        return results.fail(check, 'permission denied', fix)
+    except exceptions.CephError as exc:
+        made.append(created)
+        return results.fail(check, exc.format_message(), fix)
+    made.append(created)
+    return results.ok(check, 'allowed')

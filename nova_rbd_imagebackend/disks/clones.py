@@ -1,0 +1,64 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Root disks as copy-on-write clones of Glance images in this cluster."""
+
+from nova import exception
+from oslo_log import log as logging
+
+from nova_rbd_imagebackend.disks import locations
+from nova_rbd_imagebackend import exceptions
+
+LOG = logging.getLogger(__name__)
+
+
+def clone(client, image_id, meta, dst_pool, dst_name):
+    """Clone Glance image ``image_id`` into dst_pool/dst_name.
+
+    :param meta: the image's Glance metadata, with its locations.
+    :raises ImageUnacceptable: the image is not raw or has no location in
+        this cluster; Nova then downloads it instead.
+    :raises BrokenImageLocation: every location Glance gave points into
+        this cluster at data that is gone, so a download would fail too.
+    """
+    if meta.get('disk_format') != 'raw':
+        raise exception.ImageUnacceptable(
+            image_id=image_id,
+            reason='only raw images can be cloned; this one is %s'
+                   % meta.get('disk_format'))
+    fsid = client.fsid()
+    urls = [loc.get('url') for loc in meta.get('locations') or []]
+    broken = []
+    for url in urls:
+        try:
+            loc = locations.parse_url(url)
+        except locations.BadLocation:
+            continue
+        if loc.fsid != fsid:
+            LOG.debug('Location %s is in another cluster than %s', url, fsid)
+            continue
+        try:
+            client.clone(loc.pool, loc.image, loc.snapshot, dst_pool,
+                         dst_name)
+        except exceptions.RbdNotFound:
+            LOG.warning('Glance image %s has location %s in this cluster, '
+                        'but it does not exist', image_id, url)
+            broken.append('%s/%s@%s' % (loc.pool, loc.image, loc.snapshot))
+            continue
+        LOG.info('Cloned %s/%s from %s', dst_pool, dst_name, url)
+        return
+    if broken and len(broken) == len(urls):
+        raise exceptions.BrokenImageLocation(image_id=image_id,
+                                             spec=broken[0])
+    raise exception.ImageUnacceptable(
+        image_id=image_id,
+        reason='no location in Ceph cluster %s (%d location(s) known)'
+               % (fsid, len(urls)))

@@ -1,0 +1,46 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Import a local file (a download, an mkfs'd or config-drive file) into RBD.
+
+The data goes in by extents under ``<name>.part``, which is renamed to
+the disk's name only once complete; on failure the partial image is
+removed.
+"""
+
+import os
+
+from oslo_log import log as logging
+
+from nova_rbd_imagebackend.disks import names
+from nova_rbd_imagebackend.disks import progress
+from nova_rbd_imagebackend.disks import staging
+from nova_rbd_imagebackend.disks import undo
+
+LOG = logging.getLogger(__name__)
+
+
+def import_file(client, pool, path, name):
+    """Copy the file at ``path`` into ``pool/name`` (which must not exist)."""
+    part = name + names.PART_SUFFIX
+    size = os.path.getsize(path)
+    LOG.info('Importing %s (%d MiB) into %s/%s', os.path.basename(path),
+             size // 2 ** 20, pool, name)
+    report = progress.ProgressLog('import into %s/%s' % (pool, name))
+    try:
+        written = client.import_sparse(
+            path, pool, part, staging.data_extents(path), report)
+        client.rename(pool, part, name)
+    except Exception:
+        undo.remove_quietly(client, pool, part, 'a failed import')
+        raise
+    LOG.info('Imported %s/%s: %d MiB of data written', pool, name,
+             written // 2 ** 20)

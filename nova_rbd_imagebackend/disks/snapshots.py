@@ -1,0 +1,162 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Instance snapshots taken inside Ceph and handed to Glance.
+
+A direct snapshot snapshots the disk, clones the snapshot into the pool
+Glance uses, flattens the clone and gives it the protected snap that
+glance_store gives uploaded images; Glance then registers
+rbd://<fsid>/<pool>/<image id>/snap.  Unlike Nova's in-tree code, a
+failure removes what was created in reverse order, so neither the clone
+nor a protected snapshot that would block deleting the instance is left.
+"""
+
+import os
+
+from nova import exception
+from oslo_log import log as logging
+from oslo_utils import excutils
+
+from nova_rbd_imagebackend.disks import locations
+from nova_rbd_imagebackend.disks import undo
+from nova_rbd_imagebackend import exceptions
+
+LOG = logging.getLogger(__name__)
+GLANCE_SNAPSHOT = 'snap'
+CHUNK = 4 * 1024 * 1024
+
+
+def parent_pool(image, base_image_locations, base_image_id, fsid):
+    """The pool Glance keeps images in, as seen from this disk.
+
+    The clone parent's pool if the disk is a clone, else the pool of the
+    base image's location in this cluster.
+
+    :param base_image_locations: returns the base image's location URLs;
+        called only when the disk is not a clone.
+    """
+    parent = image.client.parent(image.pool, image.rbd_name)
+    if parent:
+        return parent[0]
+    for url in base_image_locations():
+        try:
+            parsed = locations.parse_url(url)
+        except locations.BadLocation:
+            continue
+        if parsed.fsid == fsid:
+            return parsed.pool
+    raise exception.ImageUnacceptable(
+        image_id=base_image_id,
+        reason='cannot tell which pool Glance uses: %s is not a clone and '
+               'its image has no location in this cluster' % image.spec)
+
+
+def direct_snapshot(image, snapshot_name, image_format, image_id,
+                    base_image_id, base_image_locations):
+    """Snapshot image into Glance's pool; return the location URL.
+
+    :param image: the instance disk (its ``client``, ``pool``,
+        ``rbd_name`` and ``spec``).
+    :param base_image_locations: see parent_pool.
+    """
+    if image_format not in (None, 'raw'):
+        # Registering raw data under another disk_format makes the image
+        # unbootable; Nova's regular snapshot converts the format instead.
+        raise exception.ImageUnacceptable(
+            image_id=image_id,
+            reason='direct snapshots are raw and %s was requested'
+                   % image_format)
+    client = image.client
+    fsid = client.fsid()
+    dst_pool = parent_pool(image, base_image_locations,
+                           base_image_id, fsid)
+    # With clone v2 the snapshot needs no protection, and the new image's
+    # flatten runs in the Ceph manager after this returns; removing the
+    # snapshot below then parks it in the trash namespace until the
+    # flatten has detached the clone.  Otherwise flatten here, as Nova's
+    # in-tree backend always does.
+    background = client.clone_v2_allowed()
+    client.create_snap(image.pool, image.rbd_name, snapshot_name,
+                       protect=not background)
+    try:
+        client.clone(image.pool, image.rbd_name, snapshot_name, dst_pool,
+                     image_id)
+        try:
+            # Snapshot first: its creation would otherwise queue behind the
+            # manager's flatten (which holds the image's lock), and with
+            # deep-flatten that flatten detaches the snapshot too.
+            if background and client.snap_if_deep_flatten(
+                    dst_pool, image_id, GLANCE_SNAPSHOT):
+                if not client.request_flatten(dst_pool, image_id):
+                    client.flatten(dst_pool, image_id)
+            else:
+                client.flatten(dst_pool, image_id)
+                client.create_snap(dst_pool, image_id, GLANCE_SNAPSHOT,
+                                   protect=True)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                undo.remove_quietly(client, dst_pool, image_id,
+                                    'a failed snapshot')
+    finally:
+        _remove_snap_quietly(client, image.pool, image.rbd_name,
+                             snapshot_name)
+    url = locations.format_url(fsid, dst_pool, image_id, GLANCE_SNAPSHOT)
+    LOG.info('Snapshot of %s is %s', image.spec, url)
+    return url
+
+
+def cleanup(client, location, also_destroy_volume=False,
+            ignore_errors=False):
+    """Remove a direct snapshot's snapshot and, optionally, its image."""
+    if not location:
+        return
+    try:
+        loc = locations.parse_url(location['url'])
+        client.remove_snap(loc.pool, loc.image, loc.snapshot, force=True)
+        if also_destroy_volume:
+            client.remove(loc.pool, loc.image)
+    except (exceptions.CephError, locations.BadLocation) as exc:
+        if not ignore_errors:
+            raise
+        LOG.warning('Could not clean up snapshot %s: %s', location, exc)
+
+
+def extract(image, target, out_format, convert):
+    """Write the disk's allocated data to target in out_format.
+
+    Raw goes straight from librbd into the file; other formats are
+    converted from that raw file by Nova's image converter.
+    """
+    raw_target = target if out_format == 'raw' else target + '.raw'
+    with open(raw_target, 'wb') as out:
+        image.client.export_sparse(image.pool, image.rbd_name, None, out,
+                                   CHUNK, lambda done, total: 0)
+    if raw_target != target:
+        try:
+            convert(raw_target, target, 'raw', out_format)
+        finally:
+            _unlink(raw_target)
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _remove_snap_quietly(client, pool, name, snap):
+    try:
+        client.remove_snap(pool, name, snap, force=True)
+    except exceptions.CephError as exc:
+        LOG.error('Could not remove snapshot %s/%s@%s: %s; it keeps the '
+                  'disk from being deleted until removed by hand', pool,
+                  name, snap, exc)

@@ -1,0 +1,142 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The smallest LibvirtDriver subclass: Nova's own Ceph call sites.
+
+Nova's libvirt driver goes around the image backend and talks to Ceph
+itself in a few places.  Each override here replaces exactly one of them
+and otherwise defers to Nova; everything else is Nova's driver.
+"""
+
+import glob
+import os
+import shutil
+
+from nova.compute import task_states
+import nova.conf
+from nova import exception
+from nova.virt.libvirt import driver as libvirt_driver
+from nova.virt.libvirt import utils as libvirt_utils
+from oslo_log import log as logging
+from oslo_utils import units
+
+from nova_rbd_imagebackend.ceph import cluster
+from nova_rbd_imagebackend.checks import suite
+from nova_rbd_imagebackend.disks import fencing
+from nova_rbd_imagebackend.disks import instances
+from nova_rbd_imagebackend.nova import entry_point
+from nova_rbd_imagebackend.nova import imagebackend
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+
+def _rbd():
+    return CONF.libvirt.images_type == 'rbd'
+
+
+class RbdLibvirtDriver(libvirt_driver.LibvirtDriver):
+    """Nova's libvirt driver with the plugin serving images_type=rbd."""
+
+    def __init__(self, virtapi, read_only=False):
+        super().__init__(virtapi, read_only)
+        self.image_backend = imagebackend.Backend(
+            CONF.use_cow_images, rbd_class=entry_point.backend_class())
+
+    def init_host(self, host):
+        super().init_host(host)
+        if _rbd():
+            # After Nova's init_host: the libvirt secret is looked up on
+            # the connection this service uses, which is open only now.
+            suite.check_or_raise(
+                CONF, libvirt_connection=self._host.get_connection())
+
+    def _cleanup_rbd(self, instance):
+        # On revert the root disk is rolled back to its nova-resize
+        # snapshot; only the ephemeral disk is recreated.
+        only = None
+        if instance.task_state == task_states.RESIZE_REVERTING:
+            only = lambda name: name.endswith('disk.local')  # noqa: E731
+        instances.remove_instance_disks(cluster.client(), cluster.pool(),
+                                        instance, only)
+
+    @staticmethod
+    def _get_local_gb_info():
+        if not _rbd():
+            return libvirt_driver.LibvirtDriver._get_local_gb_info()
+        usage = cluster.pool_usage()
+        return {k: v / units.Gi for k, v in usage.items()}
+
+    def unrescue(self, context, instance):
+        if not _rbd():
+            return super().unrescue(context, instance)
+        instance_dir = libvirt_utils.get_instance_path(instance)
+        unrescue_xml_path = os.path.join(instance_dir, 'unrescue.xml')
+        xml = libvirt_utils.load_file(unrescue_xml_path)
+        self._destroy(instance)
+        self._create_guest(context, xml, instance)
+        os.unlink(unrescue_xml_path)
+        for rescue_file in glob.iglob(os.path.join(instance_dir,
+                                                   '*.rescue')):
+            if os.path.isdir(rescue_file):
+                shutil.rmtree(rescue_file)
+            else:
+                os.unlink(rescue_file)
+        instances.remove_instance_disks(
+            cluster.client(), cluster.pool(), instance,
+            lambda name: name.endswith('.rescue'))
+
+    def _disks_here(self, instance):
+        """True unless the instance should have disks and none is here."""
+        if not instances.expects_disks(instance):
+            return True
+        return bool(instances.instance_disks(
+            cluster.client(), cluster.pool(), instance.uuid))
+
+    def instance_on_disk(self, instance):
+        if not _rbd():
+            return super().instance_on_disk(instance)
+        if self._disks_here(instance):
+            return True
+        LOG.warning('No RBD image of this instance is in pool %s of Ceph '
+                    'cluster %s; it cannot be evacuated onto its existing '
+                    'disk from here', cluster.pool(), cluster.client().fsid(),
+                    instance=instance)
+        return False
+
+    def rebuild(self, context, instance, image_meta, injected_files,
+                admin_password, allocations, bdms, detach_block_devices,
+                attach_block_devices, network_info=None, evacuate=False,
+                block_device_info=None, preserve_ephemeral=False,
+                accel_uuids=None, reimage_boot_volume=False):
+        """Fence the failed host first; Nova's default rebuild does the rest.
+
+        Nova's libvirt driver has no rebuild of its own: the compute
+        manager falls back to its default on NotImplementedError.
+        """
+        if evacuate and _rbd():
+            fencing.fence_instance(cluster.client(), cluster.pool(), instance)
+        raise NotImplementedError()
+
+    def check_can_live_migrate_destination(
+            self, context, instance, src_compute_info, dst_compute_info,
+            block_migration=False, disk_over_commit=False):
+        # Checked before Nova's own checks, which leave a test file behind
+        # that only a successful check cleans up.
+        if _rbd() and not self._disks_here(instance):
+            raise exception.MigrationPreCheckError(
+                reason='this host uses pool %s of Ceph cluster %s, where '
+                       'the instance has no disk: both hosts must use the '
+                       'same cluster and pool' % (cluster.pool(),
+                                                  cluster.client().fsid()))
+        return super().check_can_live_migrate_destination(
+            context, instance, src_compute_info, dst_compute_info,
+            block_migration, disk_over_commit)

@@ -1,0 +1,166 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Pin every Nova internal the plugin overrides or relies on.
+
+Nova's libvirt driver and image backend are not a stable API.  When a
+Nova release changes one of these names or signatures, this test fails
+first, naming what to revisit.
+"""
+
+import importlib.util
+import inspect
+
+from nova import config as nova_config
+from nova.virt import driver as virt_driver
+from nova.virt.libvirt import driver as libvirt_driver
+from nova.virt.libvirt import host as libvirt_host
+from nova.virt.libvirt import imagebackend
+import pytest
+
+from nova_rbd_imagebackend.nova import driver as plugin_driver
+from nova_rbd_imagebackend.nova import imagebackend as plugin_imagebackend
+
+
+def params(func):
+    return list(inspect.signature(func).parameters)
+
+
+# (object, attribute, parameter names) of everything we override or call.
+PINNED = [
+    (imagebackend.Image, '__init__',
+     ['self', 'path', 'source_type', 'driver_format', 'is_block_dev',
+      'disk_info_mapping']),
+    (imagebackend.Image, 'cache',
+     ['self', 'fetch_func', 'filename', 'size', 'safe', 'args', 'kwargs']),
+    (imagebackend.Image, 'create_image',
+     ['self', 'prepare_template', 'base', 'size', 'safe', 'args', 'kwargs']),
+    (imagebackend.Image, 'resize_image', ['self', 'size']),
+    (imagebackend.Image, 'libvirt_info',
+     ['self', 'cache_mode', 'extra_specs', 'boot_order', 'disk_unit']),
+    (imagebackend.Image, 'disk_scsi', ['self', 'info', 'disk_unit']),
+    (imagebackend.Image, 'disk_qos', ['self', 'info', 'extra_specs']),
+    (imagebackend.Image, 'exists', ['self']),
+    (imagebackend.Image, 'get_disk_size', ['self', 'name']),
+    (imagebackend.Image, 'snapshot_extract', ['self', 'target',
+                                              'out_format']),
+    (imagebackend.Image, 'clone', ['self', 'context', 'image_id_or_uri']),
+    (imagebackend.Image, 'flatten', ['self']),
+    (imagebackend.Image, 'direct_snapshot',
+     ['self', 'context', 'snapshot_name', 'image_format', 'image_id',
+      'base_image_id']),
+    (imagebackend.Image, 'cleanup_direct_snapshot',
+     ['self', 'location', 'also_destroy_volume', 'ignore_errors']),
+    (imagebackend.Image, 'get_model', ['self', 'connection']),
+    (imagebackend.Image, 'import_file',
+     ['self', 'instance', 'local_file', 'remote_name']),
+    (imagebackend.Image, 'create_snap', ['self', 'name']),
+    (imagebackend.Image, 'remove_snap', ['self', 'name', 'ignore_errors']),
+    (imagebackend.Image, 'rollback_to_snap', ['self', 'name']),
+    (imagebackend.Backend, '__init__', ['self', 'use_cow']),
+    (imagebackend.Backend, 'by_name',
+     ['self', 'instance', 'name', 'image_type', 'disk_info_mapping']),
+    (imagebackend.Backend, 'by_libvirt_path',
+     ['self', 'instance', 'path', 'image_type']),
+    (libvirt_driver.LibvirtDriver, '__init__',
+     ['self', 'virtapi', 'read_only']),
+    (libvirt_driver.LibvirtDriver, 'init_host', ['self', 'host']),
+    (libvirt_host.Host, 'get_connection', ['self']),
+    (libvirt_driver.LibvirtDriver, '_cleanup_rbd', ['self', 'instance']),
+    (libvirt_driver.LibvirtDriver, '_get_local_gb_info', []),
+    (libvirt_driver.LibvirtDriver, 'unrescue',
+     ['self', 'context', 'instance']),
+    (libvirt_driver.LibvirtDriver, 'instance_on_disk',
+     ['self', 'instance']),
+    (libvirt_driver.LibvirtDriver, 'check_can_live_migrate_destination',
+     ['self', 'context', 'instance', 'src_compute_info',
+      'dst_compute_info', 'block_migration', 'disk_over_commit']),
+    (libvirt_driver.LibvirtDriver, '_destroy', ['self', 'instance']),
+    (libvirt_driver.LibvirtDriver, '_create_guest',
+     ['self', 'context', 'xml', 'instance', 'power_on', 'pause',
+      'post_xml_callback']),
+    (virt_driver.ComputeDriver, 'rebuild',
+     ['self', 'context', 'instance', 'image_meta', 'injected_files',
+      'admin_password', 'allocations', 'bdms', 'detach_block_devices',
+      'attach_block_devices', 'network_info', 'evacuate',
+      'block_device_info', 'preserve_ephemeral', 'accel_uuids',
+      'reimage_boot_volume']),
+    (nova_config, 'parse_args',
+     ['argv', 'default_config_files', 'configure_db', 'init_rpc', 'prog']),
+    (virt_driver, 'load_compute_driver', ['virtapi', 'compute_driver']),
+]
+
+
+@pytest.mark.parametrize('owner,name,expected', PINNED,
+                         ids=['%s.%s' % (getattr(o, '__name__', o), n)
+                              for o, n, _e in PINNED])
+def test_nova_signature_is_unchanged(owner, name, expected):
+    assert params(getattr(owner, name)) == expected
+
+
+def test_backend_registry_is_a_per_instance_dict_keyed_by_images_type():
+    backend = imagebackend.Backend(use_cow=True)
+    assert backend.BACKEND['rbd'] is imagebackend.Rbd
+    ours = plugin_imagebackend.Backend(True)
+    assert ours.backend('rbd') is plugin_imagebackend.RbdImage
+    # Nova's own registry is left as it was.
+    assert imagebackend.Backend(True).BACKEND['rbd'] is imagebackend.Rbd
+
+
+def test_rbd_flows_we_rely_on_are_still_there():
+    source = inspect.getsource(libvirt_driver.LibvirtDriver)
+    # The root disk fetch tries the backend's clone first.
+    assert 'backend.clone(context, disk_images[' in source
+    assert 'SUPPORTS_CLONE' in source
+    # Resize keeps using the nova-resize snapshot on the root disk.
+    assert 'create_snap(libvirt_utils.RESIZE_SNAPSHOT_NAME)' in source
+    assert 'rollback_to_snap(libvirt_utils.RESIZE_SNAPSHOT_NAME)' in source
+    # init_host checks the libvirt secret on the driver's own connection.
+    assert 'self._host = host.Host(' in inspect.getsource(
+        libvirt_driver.LibvirtDriver.__init__)
+    # Compute drivers are still loaded from the nova.virt package.
+    assert "'nova.virt.%s' % compute_driver" in inspect.getsource(
+        virt_driver.load_compute_driver)
+    # Static in Nova and in the plugin: called without an instance.
+    assert isinstance(inspect.getattr_static(
+        libvirt_driver.LibvirtDriver, '_get_local_gb_info'), staticmethod)
+    assert isinstance(inspect.getattr_static(
+        plugin_driver.RbdLibvirtDriver, '_get_local_gb_info'), staticmethod)
+
+
+def test_every_plugin_override_names_a_nova_method():
+    ours = {n for n, v in vars(plugin_driver.RbdLibvirtDriver).items()
+            if callable(v) or isinstance(v, staticmethod)}
+    ours -= {'_disks_here'}
+    drivers = (libvirt_driver.LibvirtDriver, virt_driver.ComputeDriver)
+    pinned = {n for o, n, _e in PINNED if o in drivers}
+    assert ours <= pinned, ours - pinned
+
+
+def test_rebuild_falls_back_to_the_managers_default():
+    # Our rebuild fences, then relies on this fallback for the rest.
+    from nova.compute import manager
+    assert 'rebuild' not in vars(libvirt_driver.LibvirtDriver)
+    source = inspect.getsource(manager.ComputeManager)
+    assert ('self.driver.rebuild(**kwargs)\n'
+            '        except NotImplementedError:') in source
+    assert 'self._rebuild_default_impl(**kwargs)' in source
+
+
+def test_nova_compute_parses_config_through_nova_config():
+    # Read, not imported: importing it applies nova-compute's threading
+    # mode to this test process.
+    spec = importlib.util.find_spec('nova.cmd.compute')
+    with open(spec.origin) as f:
+        source = f.read()
+    assert 'config.parse_args(sys.argv)' in source
+    assert 'from nova import config' in source
+    assert '\ndef main():' in source
