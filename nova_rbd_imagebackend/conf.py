@@ -60,11 +60,28 @@ Related options:
                help="""
 Number of threads that run Ceph operations for this compute service.
 
-Operations beyond this number wait for a free thread; their deadline
-counts from when they were submitted.
+Operations beyond this number wait for a free thread, for at most
+``queue_timeout`` seconds; their ``op_timeout`` deadline counts from when
+a thread starts them.
 
 Related options:
 
+* ``[rbd_imagebackend] op_timeout``
+* ``[rbd_imagebackend] queue_timeout``
+"""),
+    cfg.IntOpt('queue_timeout',
+               default=30,
+               min=1,
+               help="""
+How long, in seconds, a Ceph operation may wait for a free worker thread.
+
+An operation that no thread could start in this time fails with an error
+saying that the service's Ceph workers were all busy, and is never run.
+The count of such operations is logged with each one.
+
+Related options:
+
+* ``[rbd_imagebackend] max_workers``
 * ``[rbd_imagebackend] op_timeout``
 """),
     cfg.IntOpt('mon_addrs_cache_seconds',

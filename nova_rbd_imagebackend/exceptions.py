@@ -33,6 +33,13 @@ class CephTimeout(CephError):
                'the cluster is slow or unreachable')
 
 
+class CephBusy(CephError):
+    msg_fmt = ('Ceph operation %(op)s did not start within %(timeout)s s: '
+               'all %(workers)d Ceph worker threads of this service were '
+               'busy; the operation was not run. Raise [rbd_imagebackend] '
+               'max_workers, or spread the load')
+
+
 class RbdNotFound(CephError):
     msg_fmt = 'RBD image or snapshot %(name)s does not exist'
 

@@ -34,17 +34,18 @@ class CephClient(images.ImageOps, snapshots.SnapshotOps, data.DataOps,
     """A cluster connection shared by every disk of this process."""
 
 
-def get_client(conf_path, user, connect_timeout, op_timeout, max_workers):
+def get_client(conf_path, user, connect_timeout, op_timeout, max_workers,
+               queue_timeout=None):
     """Return the process-wide client for (conf_path, user)."""
     key = (conf_path or '', user or '')
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
             client = CephClient(conf_path, user, connect_timeout, op_timeout,
-                                max_workers)
+                                max_workers, queue_timeout)
             _clients[key] = client
         else:
-            client.set_timeouts(connect_timeout, op_timeout)
+            client.set_timeouts(connect_timeout, op_timeout, queue_timeout)
         return client
 
 

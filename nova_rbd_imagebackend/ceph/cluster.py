@@ -69,7 +69,8 @@ def client():
     opts = CONF.rbd_imagebackend
     return ceph_client.get_client(
         CONF.libvirt.images_rbd_ceph_conf, CONF.libvirt.rbd_user,
-        CONF.libvirt.rbd_connect_timeout, opts.op_timeout, opts.max_workers)
+        CONF.libvirt.rbd_connect_timeout, opts.op_timeout, opts.max_workers,
+        opts.queue_timeout)
 
 
 def mon_addrs():

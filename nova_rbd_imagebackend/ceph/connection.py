@@ -35,21 +35,30 @@ class Connection(object):
     """A cluster connection shared by every disk of this process."""
 
     def __init__(self, conf_path, user, connect_timeout, op_timeout,
-                 max_workers):
+                 max_workers, queue_timeout=None):
         bindings.require()
         self.conf_path = conf_path or ''
         self.user = user
         self.connect_timeout = connect_timeout
         self.op_timeout = op_timeout
+        self.max_workers = max_workers
+        self.queue_timeout = queue_timeout
         self._runner = runner.Runner(max_workers)
         self._lock = threading.Lock()
         self._handle = None
         self._local = threading.local()
         self._clone_v2 = None
 
-    def set_timeouts(self, connect_timeout, op_timeout):
+    def set_timeouts(self, connect_timeout, op_timeout, queue_timeout=None):
         self.connect_timeout = connect_timeout
         self.op_timeout = op_timeout
+        self.queue_timeout = queue_timeout
+
+    @property
+    def stats(self):
+        """Calls that timed out, queued for a worker or on the cluster."""
+        return {'queue_timeouts': self._runner.queue_timeouts,
+                'deadline_timeouts': self._runner.deadline_timeouts}
 
     @property
     def entity(self):
@@ -136,17 +145,32 @@ class Connection(object):
 
     # -- calling --------------------------------------------------------------
 
-    def call(self, op, fn, name='', timeout=None):
+    def call(self, op, fn, name='', timeout=None, undo=None, progress=None):
         """Run ``fn()`` on a worker under the deadline; translate errors.
 
-        ``op`` and ``name`` only label errors and logs.
+        ``op`` and ``name`` only label errors and logs.  ``undo`` reverses
+        what ``fn`` did; it runs if ``fn`` succeeds after the deadline,
+        when the caller has already been told the operation failed.  With
+        a ``progress`` (runner.Progress) that ``fn`` beats, the deadline
+        counts from the last beat: long copies fail one deadline after
+        the cluster stops answering.
         """
         connecting = self._handle is None
         timeout = timeout or (self.op_timeout + (self.connect_timeout
                                                  if connecting else 0))
+        queue_timeout = self.queue_timeout or self.op_timeout
+        if undo is not None:
+            undo = self._logged_undo(op, name, undo)
         try:
-            return self._runner.run(lambda: self._run_with_handle(fn),
-                                    timeout)
+            return self._runner.run(
+                lambda: self._run_with_handle(fn), timeout, queue_timeout,
+                undo and (lambda: self._run_with_handle(undo)), progress)
+        except runner.QueueTimeout:
+            LOG.warning('Ceph operation %s %s waited %s s for a worker and '
+                        'was not run (%s)', op, name, queue_timeout,
+                        self.stats)
+            raise exceptions.CephBusy(op=op, timeout=queue_timeout,
+                                      workers=self.max_workers)
         except runner.DeadlineExceeded:
             if connecting and self._handle is None:
                 raise exceptions.CephUnavailable(
@@ -155,6 +179,14 @@ class Connection(object):
             raise exceptions.CephTimeout(op=op, timeout=timeout)
         except Exception as exc:
             raise self._translate(exc, op, name, connecting)
+
+    @staticmethod
+    def _logged_undo(op, name, undo):
+        def run():
+            undo()
+            LOG.warning('Ceph operation %s %s finished after its caller '
+                        'gave up at the deadline; undone', op, name)
+        return run
 
     def _translate(self, exc, op, name, connecting):
         if rados is None or not isinstance(exc, (rados.Error, rbd.Error)):

@@ -14,8 +14,12 @@
 import collections
 import os
 
-from nova_rbd_imagebackend.ceph.snapshots import LONG_COPY
+from oslo_log import log as logging
+
+from nova_rbd_imagebackend.ceph import runner
 from nova_rbd_imagebackend import exceptions
+
+LOG = logging.getLogger(__name__)
 
 
 class DataOps(object):
@@ -39,20 +43,34 @@ class DataOps(object):
 
         ``extents`` yields (offset, length) of the file's data regions;
         holes and zero-filled chunks are skipped, so a sparse file stays
-        sparse.  One open image, up to ``window`` writes in flight.  Like
-        a flatten, the whole copy is one call bounded per write by
-        librados's op timeout rather than by one deadline.
+        sparse.  One open image, up to ``window`` writes in flight.
+
+        The deadline counts from the last completed write, and the copy
+        stops at the first failed one: when the cluster stops answering,
+        the caller hears of it one deadline later, however large the
+        file.  On failure the worker removes ``name`` once librbd lets go
+        of it; if the cluster is still away then, it stays for the audit
+        (or for the next import of the same name, which replaces it).
         """
         size = os.path.getsize(path)
         self.create(pool, name, size, replace=True)
+        beat = runner.Progress()
 
-        def run():
+        def copy():
             pending = collections.deque()
             failures = []
 
             def done(completion):
                 if completion.get_return_value() < 0:
                     failures.append(completion.get_return_value())
+                else:
+                    beat.beat()
+
+            def check():
+                if failures:
+                    raise exceptions.CephError(
+                        op='import', reason='%d writes failed (first error '
+                        '%d)' % (len(failures), failures[0]))
 
             written = 0
             with open(path, 'rb') as src, self._open(pool, name) as image:
@@ -63,6 +81,7 @@ class DataOps(object):
                     if data.count(0) != len(data):
                         while len(pending) >= window:
                             pending.popleft()[0].wait_for_complete_and_cb()
+                        check()
                         # The buffer stays referenced until it is written.
                         pending.append((image.aio_write(data, offset, done),
                                         data))
@@ -71,14 +90,27 @@ class DataOps(object):
                         progress(offset + length, size)
                 while pending:
                     pending.popleft()[0].wait_for_complete_and_cb()
-                if failures:
-                    raise exceptions.CephError(
-                        op='import', reason='%d writes failed (first error '
-                        '%d)' % (len(failures), failures[0]))
+                check()
                 image.flush()
             return written
+
+        def run():
+            try:
+                return copy()
+            except Exception:
+                self._remove_partial(pool, name)
+                raise
         return self.call('import', run, '%s/%s' % (pool, name),
-                         timeout=LONG_COPY)
+                         progress=beat, undo=lambda: self._remove(pool, name))
+
+    def _remove_partial(self, pool, name):
+        try:
+            self._remove(pool, name)
+        except Exception as exc:
+            LOG.error('Could not remove %s/%s after a failed import (%s); '
+                      'the next import of it replaces it', pool, name, exc)
+        else:
+            LOG.info('Removed %s/%s after a failed import', pool, name)
 
     def export_sparse(self, pool, name, snapshot, dst_file, chunk, progress):
         """Write the image's allocated extents into an open file."""

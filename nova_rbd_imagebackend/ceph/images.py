@@ -59,7 +59,8 @@ class ImageOps(object):
                     raise
                 self._remove(pool, name)
                 rbd.RBD().create(ioctx, name, size, old_format=False)
-        self.call('create', run, '%s/%s' % (pool, name))
+        self.call('create', run, '%s/%s' % (pool, name),
+                  undo=lambda: self._remove(pool, name))
 
     def grow(self, pool, name, size):
         """Grow the image to ``size`` if smaller; return its former size."""
@@ -76,7 +77,8 @@ class ImageOps(object):
         def run():
             rbd.RBD().clone(self._ioctx(src_pool), src_name, src_snap,
                             self._ioctx(dst_pool), dst_name)
-        self.call('clone', run, '%s/%s@%s' % (src_pool, src_name, src_snap))
+        self.call('clone', run, '%s/%s@%s' % (src_pool, src_name, src_snap),
+                  undo=lambda: self._remove(dst_pool, dst_name))
 
     def parent(self, pool, name):
         """Return (pool, image, snapshot) of the clone parent, or None."""

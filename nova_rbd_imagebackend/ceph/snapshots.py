@@ -16,11 +16,12 @@ import json
 from oslo_log import log as logging
 
 from nova_rbd_imagebackend.ceph.bindings import rbd
+from nova_rbd_imagebackend.ceph import runner
 
 LOG = logging.getLogger(__name__)
 
-# A flatten or rollback copies every block of the image: it is bounded by
-# librados's per-op timeout, not by one deadline for the whole copy.
+# A rollback copies every block of the image and reports no progress: it
+# is bounded by librados's per-op timeout, not by one deadline.
 LONG_COPY = 24 * 3600
 
 
@@ -105,10 +106,17 @@ class SnapshotOps(object):
         return True
 
     def flatten(self, pool, name, progress=None):
+        """Copy the parent's data into the image, detaching it.
+
+        The deadline counts from the last object copied.
+        """
+        beat = runner.Progress()
+
+        def on_progress(done, total):
+            beat.beat()
+            return progress(done, total) if progress else 0
+
         def run():
             with self._open(pool, name) as image:
-                if progress is None:
-                    image.flatten()
-                else:
-                    image.flatten(on_progress=progress)
-        self.call('flatten', run, '%s/%s' % (pool, name), timeout=LONG_COPY)
+                image.flatten(on_progress=on_progress)
+        self.call('flatten', run, '%s/%s' % (pool, name), progress=beat)

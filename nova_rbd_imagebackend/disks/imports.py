@@ -35,12 +35,13 @@ def import_file(client, pool, path, name):
     LOG.info('Importing %s (%d MiB) into %s/%s', os.path.basename(path),
              size // 2 ** 20, pool, name)
     report = progress.ProgressLog('import into %s/%s' % (pool, name))
+    # A failed import removes its partial image itself.
+    written = client.import_sparse(
+        path, pool, part, staging.data_extents(path), report)
     try:
-        written = client.import_sparse(
-            path, pool, part, staging.data_extents(path), report)
         client.rename(pool, part, name)
     except Exception:
-        undo.remove_quietly(client, pool, part, 'a failed import')
+        undo.remove_quietly(client, pool, part, 'a failed rename')
         raise
     LOG.info('Imported %s/%s: %d MiB of data written', pool, name,
              written // 2 ** 20)

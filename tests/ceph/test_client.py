@@ -11,6 +11,11 @@
 # under the License.
 """The plugin's Ceph client against the real cluster, as client.nova."""
 
+import collections
+import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 
@@ -94,3 +99,40 @@ def test_instance_images_are_found_by_prefix_not_by_listing(client):
         for name in client.list_prefix('vms', u + '_'):
             client.remove('vms', name)
     assert client.list_prefix('vms', uuids[0]) == []
+
+
+def test_every_failed_clone_left_nothing_and_every_done_one_is_there(
+        ceph_sandbox, admin):
+    """400 concurrent clones, then removes, each with a 2 s deadline."""
+    parent = 'storm-parent-%s' % uuid.uuid4()
+    with admin.open_ioctx('images') as ioctx:
+        rbd.RBD().create(ioctx, parent, 4 * MiB)
+        with rbd.Image(ioctx, parent) as image:
+            image.create_snap('snap')
+    result = subprocess.run(
+        [sys.executable, '-m', 'tests.ceph.clone_storm',
+         ceph_sandbox.conf_path, 'nova', 'images', parent, 'snap', '400'],
+        capture_output=True, text=True, timeout=600,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    assert result.returncode == 0, result.stderr[-3000:]
+    storm = json.loads(result.stdout.strip().splitlines()[-1])
+    clones, removes = storm['clones'], storm['removes']
+    told = collections.Counter(clones.values())
+    print('clones: %s; removes: %s; %s' % (
+        dict(told), dict(collections.Counter(removes.values())),
+        storm['stats']))
+    assert set(told) <= {'done', 'busy', 'timeout'}, told
+    # Abandoned work that was still running when the process ended is
+    # undone by that process before it exits; what is left is final.
+    with admin.open_ioctx('images') as ioctx:
+        left = {n for n in rbd.RBD().list(ioctx) if n.startswith('storm-')}
+        left.discard(parent)
+        removed = {n for n, r in removes.items() if r == 'done'}
+        failed_clones = {n for n, c in clones.items() if c != 'done'}
+        assert not left & failed_clones, 'failed clones left behind'
+        assert not left & removed, 'removed images still there'
+        for name in left:
+            rbd.RBD().remove(ioctx, name)
+        with rbd.Image(ioctx, parent) as image:
+            image.remove_snap('snap')
+        rbd.RBD().remove(ioctx, parent)
