@@ -68,3 +68,9 @@ class BrokenImageLocation(exception.NovaException):
     # Instance faults keep 255 characters: the missing name comes first.
     msg_fmt = ('%(spec)s does not exist, but Glance image %(image_id)s '
                'names it as its location in this cluster')
+
+
+class InvalidDisk(exception.InvalidDiskInfo):
+    """Nova aborts the build with this as the fault, and reschedules not."""
+
+    msg_fmt = 'Cannot create disk %(disk)s: %(reason)s'

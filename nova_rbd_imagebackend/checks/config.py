@@ -13,6 +13,7 @@
 
 from importlib import metadata
 import os
+import uuid
 
 from oslo_utils import versionutils
 
@@ -67,6 +68,13 @@ def cephx_secret(host):
             'for that user)', 'set both, or neither to use client.admin')
     if not user:
         return results.ok('rbd_user/secret', 'neither set: client.admin')
+    try:
+        uuid.UUID(secret)
+    except ValueError:
+        return results.fail(
+            'rbd_user/secret', '[libvirt] rbd_secret_uuid %r is not a UUID'
+            % secret, 'set it to the UUID of the libvirt ceph secret '
+            '(virsh secret-list)')
     return results.ok('rbd_user/secret', 'client.%s, secret %s'
                       % (user, secret))
 

@@ -28,6 +28,8 @@ from nova_rbd_imagebackend.disks import names
 LOG = logging.getLogger(__name__)
 
 PAGE_SIZE = 4096
+MIN_PAGES = 10
+MIN_SIZE = MIN_PAGES * PAGE_SIZE
 MAGIC = b'SWAPSPACE2'
 _BOOTBITS = 1024
 _VERSION = 1
@@ -36,8 +38,8 @@ _VERSION = 1
 def header(size_bytes, label=b''):
     """Return the first page of a swap area of size_bytes bytes."""
     pages = size_bytes // PAGE_SIZE
-    if pages < 10:
-        raise ValueError('a swap area needs at least 10 pages')
+    if pages < MIN_PAGES:
+        raise ValueError('a swap area needs at least %d pages' % MIN_PAGES)
     info = struct.pack('<III16s16s', _VERSION, pages - 1, 0,
                        uuid.uuid4().bytes, label[:16].ljust(16, b'\0'))
     page = bytearray(PAGE_SIZE)
@@ -49,10 +51,12 @@ def header(size_bytes, label=b''):
 def create(client, pool, name, size):
     """Create ``pool/name`` as a swap disk of ``size`` bytes.
 
-    Written under ``<name>.part`` and renamed, like every new disk.
+    Written under ``<name>.part`` and renamed, like every new disk.  The
+    header is made first, so a size it refuses creates nothing.
     """
     part = name + names.PART_SUFFIX
+    first_page = header(size)
     client.create(pool, part, size, replace=True)
-    client.write(pool, part, header(size), 0)
+    client.write(pool, part, first_page, 0)
     client.rename(pool, part, name)
     LOG.debug('Created swap disk %s/%s (%d bytes)', pool, name, size)

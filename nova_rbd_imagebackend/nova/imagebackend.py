@@ -37,6 +37,7 @@ from nova_rbd_imagebackend.disks import snapshots
 from nova_rbd_imagebackend.disks import staging
 from nova_rbd_imagebackend.disks import swap
 from nova_rbd_imagebackend.disks import undo
+from nova_rbd_imagebackend.disks import validation
 from nova_rbd_imagebackend import exceptions
 from nova_rbd_imagebackend.nova import disk_xml
 from nova_rbd_imagebackend.nova import glance
@@ -71,6 +72,7 @@ class RbdImage(imagebackend.Image):
         else:
             self.pool = cluster.pool()
             self.rbd_name = names.instance_disk(instance.uuid, disk_name)
+        validation.check_name(self.pool, self.rbd_name)
         self.client = cluster.client()
         qemu_path = names.qemu_path(self.pool, self.rbd_name, cluster.user(),
                                     CONF.libvirt.images_rbd_ceph_conf)
@@ -153,8 +155,16 @@ class RbdImage(imagebackend.Image):
             return
         self._create(disk_kind(kwargs), prepare_template, base, size)
 
+    def _check_size(self, size):
+        validation.check_size(self.spec, size,
+                              cluster.pool_usage()['total'])
+
     def _create(self, kind, prepare_template, base, size):
+        # Refused before anything exists in the pool or on the host.
+        if size:
+            self._check_size(size)
         if kind == 'swap':
+            validation.check_swap_size(self.spec, size)
             swap.create(self.client, self.pool, self.rbd_name, size)
         else:
             self._cloned = False
@@ -171,7 +181,15 @@ class RbdImage(imagebackend.Image):
     def _check_and_grow(self, size, created):
         if not size:
             return
-        current = self.client.grow(self.pool, self.rbd_name, size)
+        try:
+            if not created:
+                self._check_size(size)
+            current = self.client.grow(self.pool, self.rbd_name, size)
+        except Exception:
+            if created:
+                undo.remove_quietly(self.client, self.pool, self.rbd_name,
+                                    'a failed grow')
+            raise
         if size > current:
             LOG.debug('Grew %s from %d to %d bytes', self.spec, current, size)
         elif size < current:

@@ -49,6 +49,8 @@ ROWS = {
     'user without secret': lambda tmp, box: {'rbd_secret_uuid': None},
     'keyring mode 0644': world_readable_keyring,
     'missing pool': lambda tmp, box: {'images_rbd_pool': 'nosuchpool'},
+    'secret not a uuid': lambda tmp, box: {'rbd_secret_uuid': 'not-a-uuid'},
+    'no caps on the pool': lambda tmp, box: {'rbd_user': 'glance'},
 }
 
 

@@ -66,6 +66,13 @@ def test_user_and_secret_go_together(conf, libvirt):
     assert 'must be set together' in found.detail
 
 
+def test_a_secret_that_is_not_a_uuid_fails(conf):
+    found = verdict(config.cephx_secret, conf, rbd_secret_uuid='my-secret')
+    assert found.status == results.FAIL
+    assert found.detail == ("[libvirt] rbd_secret_uuid 'my-secret' is not "
+                            "a UUID")
+
+
 def test_neither_user_nor_secret_means_client_admin(conf):
     found = verdict(config.cephx_secret, conf, rbd_user=None,
                     rbd_secret_uuid=None)
