@@ -105,6 +105,23 @@ The resource tracker asks for capacity several times per periodic task;
 within this window the answer comes from memory. 0 asks the cluster every
 time.
 """),
+    cfg.IntOpt('leftover_grace_seconds',
+               default=3600,
+               min=60,
+               help="""
+Age, in seconds, from which an unused partial image, scratch image, trash
+entry or staging folder counts as a leftover.
+
+The compute service removes such leftovers in Nova's periodic image cache
+task (``[image_cache] manager_interval``) and logs each one;
+``nova-rbd-imagebackend audit`` lists them. No operation that is still
+running lasts this long without holding its image open, and images in use
+are never counted.
+
+Related options:
+
+* ``[image_cache] manager_interval``
+"""),
     cfg.StrOpt('glance_pool',
                default='images',
                help="""

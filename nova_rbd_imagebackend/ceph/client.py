@@ -21,6 +21,7 @@ from nova_rbd_imagebackend.ceph import blocklist
 from nova_rbd_imagebackend.ceph import connection
 from nova_rbd_imagebackend.ceph import data
 from nova_rbd_imagebackend.ceph import images
+from nova_rbd_imagebackend.ceph import inventory
 from nova_rbd_imagebackend.ceph import queries
 from nova_rbd_imagebackend.ceph import snapshots
 
@@ -29,8 +30,8 @@ _clients_lock = threading.Lock()
 
 
 class CephClient(images.ImageOps, snapshots.SnapshotOps, data.DataOps,
-                 queries.ClusterQueries, blocklist.BlocklistOps,
-                 connection.Connection):
+                 queries.ClusterQueries, inventory.InventoryOps,
+                 blocklist.BlocklistOps, connection.Connection):
     """A cluster connection shared by every disk of this process."""
 
 

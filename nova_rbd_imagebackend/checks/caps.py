@@ -20,9 +20,10 @@ images are removed before the check returns.
 import uuid
 
 from nova_rbd_imagebackend.checks import results
+from nova_rbd_imagebackend.disks import names
 from nova_rbd_imagebackend import exceptions
 
-SCRATCH = 'nova-rbd-doctor-'
+SCRATCH = names.SCRATCH_PREFIX
 
 
 def caps(host):

@@ -11,25 +11,23 @@
 # under the License.
 """nova-rbd-imagebackend: operator commands for a compute host.
 
-doctor runs the same checks as the nova-rbd-compute launcher and prints
-every verdict.
-
     nova-rbd-imagebackend [--config-file nova.conf ...] doctor [--format json]
+    nova-rbd-imagebackend [--config-file nova.conf ...] audit [--purge]
+
+doctor runs the same checks as the nova-rbd-compute launcher and prints
+every verdict; audit lists leftovers of failed or interrupted operations.
 """
 
 import argparse
-import json
 import sys
 
 import nova.conf
 
-from nova_rbd_imagebackend.checks import results as check_results
-from nova_rbd_imagebackend.checks import suite
+from nova_rbd_imagebackend.cmd import audit
+from nova_rbd_imagebackend.cmd import doctor
 from nova_rbd_imagebackend import conf as plugin_conf
 
 CONF = nova.conf.CONF
-MARKS = {check_results.OK: 'ok  ', check_results.WARN: 'WARN',
-         check_results.FAIL: 'FAIL'}
 
 
 def _parse(argv):
@@ -40,21 +38,9 @@ def _parse(argv):
                         help="Nova's configuration (default: Nova's usual "
                              'search path, e.g. /etc/nova/nova.conf)')
     commands = parser.add_subparsers(dest='command', required=True)
-    check = commands.add_parser(
-        'doctor', help="check this host's Ceph and libvirt setup")
-    check.add_argument('--format', choices=('text', 'json'), default='text')
-    check.add_argument('--images-pool', default=None,
-                       help="the pool Glance keeps images in (default: "
-                            "[rbd_imagebackend] glance_pool)")
+    doctor.add_parser(commands)
+    audit.add_parser(commands)
     return parser.parse_args(argv)
-
-
-def _print_text(results):
-    width = max(len(r.check) for r in results)
-    for r in results:
-        print('%s  %-*s  %s' % (MARKS[r.status], width, r.check, r.detail))
-        if r.fix:
-            print('      %*s  fix: %s' % (width, '', r.fix))
 
 
 def main(argv=None):
@@ -65,12 +51,7 @@ def main(argv=None):
     CONF(config_args, project='nova',
          default_config_files=[] if args.config_file else None)
     plugin_conf.register_opts(CONF)
-    results = suite.run(CONF, args.images_pool)
-    if args.format == 'json':
-        print(json.dumps([r._asdict() for r in results], indent=1))
-    else:
-        _print_text(results)
-    return 1 if check_results.failures(results) else 0
+    return args.run(CONF, args)
 
 
 if __name__ == '__main__':

@@ -20,6 +20,8 @@ crash never leaves a half-written disk under the name Nova reuses.
 from nova import exception
 
 PART_SUFFIX = '.part'
+# Scratch images of the host checks (checks/caps.py), removed as they end.
+SCRATCH_PREFIX = 'nova-rbd-doctor-'
 
 
 def instance_disk(instance_uuid, disk_name):

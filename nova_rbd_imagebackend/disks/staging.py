@@ -29,13 +29,14 @@ import nova.conf
 
 CONF = nova.conf.CONF
 CHUNK = 4 * 1024 * 1024
+STAGING_PREFIX = '.rbd-staging-'
 
 
 @contextlib.contextmanager
 def staging_dir():
     """A private folder under the instances path, removed on exit."""
     os.makedirs(CONF.instances_path, exist_ok=True)
-    path = tempfile.mkdtemp(prefix='.rbd-staging-', dir=CONF.instances_path)
+    path = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=CONF.instances_path)
     try:
         yield path
     finally:

@@ -30,8 +30,10 @@ from oslo_utils import units
 
 from nova_rbd_imagebackend.ceph import cluster
 from nova_rbd_imagebackend.checks import suite
+from nova_rbd_imagebackend.disks import audit
 from nova_rbd_imagebackend.disks import fencing
 from nova_rbd_imagebackend.disks import instances
+from nova_rbd_imagebackend import exceptions
 from nova_rbd_imagebackend.nova import entry_point
 from nova_rbd_imagebackend.nova import imagebackend
 
@@ -93,6 +95,27 @@ class RbdLibvirtDriver(libvirt_driver.LibvirtDriver):
         instances.remove_instance_disks(
             cluster.client(), cluster.pool(), instance,
             lambda name: name.endswith('.rescue'))
+
+    def manage_image_cache(self, context, all_instances):
+        """Nova's image cache pass, then removal of provable leftovers."""
+        super().manage_image_cache(context, all_instances)
+        if not _rbd():
+            return
+        client, pool = cluster.client(), cluster.pool()
+        try:
+            found = [f for f in audit.find(
+                client, pool, CONF.instances_path,
+                CONF.rbd_imagebackend.leftover_grace_seconds)
+                if f.kind in audit.SAFE_KINDS]
+            outcomes = audit.purge(client, found)
+        except exceptions.CephError as exc:
+            LOG.warning('Could not look for leftovers in pool %s: %s', pool,
+                        exc)
+            return
+        kept = [(f.where, outcome) for f, outcome in outcomes
+                if outcome != 'removed']
+        if kept:
+            LOG.info('Leftovers not removed yet: %s', kept)
 
     def _disks_here(self, instance):
         """True unless the instance should have disks and none is here."""

@@ -73,6 +73,8 @@ PINNED = [
     (libvirt_driver.LibvirtDriver, '__init__',
      ['self', 'virtapi', 'read_only']),
     (libvirt_driver.LibvirtDriver, 'init_host', ['self', 'host']),
+    (libvirt_driver.LibvirtDriver, 'manage_image_cache',
+     ['self', 'context', 'all_instances']),
     (libvirt_host.Host, 'get_connection', ['self']),
     (libvirt_driver.LibvirtDriver, '_cleanup_rbd', ['self', 'instance']),
     (libvirt_driver.LibvirtDriver, '_get_local_gb_info', []),
