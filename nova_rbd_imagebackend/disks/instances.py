@@ -48,12 +48,33 @@ def remove_instance_disks(client, pool, instance, only=None):
     if names:
         LOG.info('Removed RBD images %s', ', '.join(sorted(names)),
                  instance=instance)
-        # Disks parked in the trash by earlier deletes (their snapshot's
-        # clone was still being flattened) are usually free by now.
+    # An earlier delete of this instance may have been cut short, or have
+    # parked a disk in the trash while clones of its snapshots were being
+    # flattened: finish those too, so that a retried delete completes.
+    _finish_trashed(client, pool, instance, only)
+    if names:
+        # Other instances' parked disks are usually free by now.
         purged = client.purge_trash(pool)
         if purged:
             LOG.info('Purged from the RBD trash: %s', ', '.join(purged))
     return names
+
+
+def _finish_trashed(client, pool, instance, only):
+    prefix = instance.uuid + '_'
+    for entry in client.trash(pool):
+        name = entry['name']
+        if not name.startswith(prefix) or (only and not only(name)):
+            continue
+        try:
+            client.trash_remove(pool, entry['id'], name)
+        except exceptions.RbdBusy:
+            LOG.info('%s/%s stays in the RBD trash until the clones of its '
+                     'snapshots are flattened', pool, name,
+                     instance=instance)
+            continue
+        LOG.info('Removed %s/%s from the RBD trash', pool, name,
+                 instance=instance)
 
 
 def _remove_with_retries(client, pool, name):
