@@ -13,6 +13,7 @@
 
 import json
 
+from nova_rbd_imagebackend.ceph.bindings import rbd
 from nova_rbd_imagebackend import exceptions
 
 
@@ -31,11 +32,34 @@ class BlocklistOps(object):
             with self._open(pool, name, read_only=True) as image:
                 addrs = sorted({w['addr'] for w in image.watchers_list()})
             for addr in addrs:
-                ret, _out, err = self._connected().mon_command(json.dumps({
-                    'prefix': 'osd blocklist', 'blocklistop': 'add',
-                    'addr': addr}), b'', timeout=int(self.op_timeout))
-                if ret:
-                    raise exceptions.CephError(op='blocklist %s' % addr,
-                                               reason='%s (%d)' % (err, ret))
+                self._blocklist(addr)
             return addrs
         return self.call('fence', run, '%s/%s' % (pool, name))
+
+    def watchers(self, pool, name):
+        """Addresses of the clients watching the image; [] if gone."""
+        def run():
+            try:
+                image = self._open(pool, name, read_only=True)
+            except rbd.ImageNotFound:
+                return []
+            with image:
+                return sorted({w['addr'] for w in image.watchers_list()})
+        return self.call('list watchers', run, '%s/%s' % (pool, name))
+
+    def own_address(self):
+        """This process's address as the cluster sees it (and watchers)."""
+        return self.call('get own address',
+                         lambda: self._connected().get_addrs())
+
+    def blocklist(self, addr):
+        """Cut one client (by its address) off from the cluster."""
+        self.call('blocklist', lambda: self._blocklist(addr), addr)
+
+    def _blocklist(self, addr):
+        ret, _out, err = self._connected().mon_command(json.dumps({
+            'prefix': 'osd blocklist', 'blocklistop': 'add', 'addr': addr}),
+            b'', timeout=int(self.op_timeout))
+        if ret:
+            raise exceptions.CephError(op='blocklist %s' % addr,
+                                       reason='%s (%d)' % (err, ret))

@@ -38,9 +38,10 @@ class DataOps(object):
         return self.call('read', run, '%s/%s' % (pool, name))
 
     def import_sparse(self, path, pool, name, extents, progress=None,
-                      window=8):
+                      window=8, create=True):
         """Create ``name`` with the file's size and copy only ``extents``.
 
+        With ``create`` False, ``name`` must exist with the file's size.
         ``extents`` yields (offset, length) of the file's data regions;
         holes and zero-filled chunks are skipped, so a sparse file stays
         sparse.  One open image, up to ``window`` writes in flight.
@@ -53,7 +54,8 @@ class DataOps(object):
         (or for the next import of the same name, which replaces it).
         """
         size = os.path.getsize(path)
-        self.create(pool, name, size, replace=True)
+        if create:
+            self.create(pool, name, size, replace=True)
         beat = runner.Progress()
 
         def copy():

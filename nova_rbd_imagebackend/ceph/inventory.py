@@ -16,6 +16,7 @@ Read-only questions for the audit, plus removing a trash entry.
 
 import datetime
 
+from nova_rbd_imagebackend.ceph.bindings import rados
 from nova_rbd_imagebackend.ceph.bindings import rbd
 
 
@@ -58,6 +59,39 @@ class InventoryOps(object):
                         'snaps': snaps}
         return self.call('inspect image', run, '%s/%s' % (pool, name))
 
+    def get_record(self, pool, obj, key):
+        """The value of ``key`` in object ``obj``'s omap, or None."""
+        def run():
+            with rados.ReadOpCtx() as op:
+                vals, _ret = self._ioctx(pool).get_omap_vals_by_keys(
+                    op, (key,))
+                try:
+                    self._ioctx(pool).operate_read_op(op, obj)
+                except rados.ObjectNotFound:
+                    return None
+                found = dict(vals)
+            value = found.get(key)
+            return value.decode() if value is not None else None
+        return self.call('read record', run, '%s/%s' % (pool, obj))
+
+    def set_record(self, pool, obj, key, value):
+        """Set ``key`` in object ``obj``'s omap (the object is created)."""
+        def run():
+            with rados.WriteOpCtx() as op:
+                self._ioctx(pool).set_omap(op, (key,), (value.encode(),))
+                self._ioctx(pool).operate_write_op(op, obj)
+        self.call('write record', run, '%s/%s' % (pool, obj))
+
+    def remove_record(self, pool, obj, key):
+        def run():
+            with rados.WriteOpCtx() as op:
+                self._ioctx(pool).remove_omap_keys(op, (key,))
+                try:
+                    self._ioctx(pool).operate_write_op(op, obj)
+                except rados.ObjectNotFound:
+                    pass
+        self.call('remove record', run, '%s/%s' % (pool, obj))
+
     def trash(self, pool):
         """[{'id', 'name', 'source', 'deleted'}] of the pool's trash."""
         def run():
@@ -66,6 +100,20 @@ class InventoryOps(object):
                      'deleted': _epoch(e.get('deletion_time'))}
                     for e in rbd.RBD().trash_list(self._ioctx(pool))]
         return self.call('list trash', run, '%s trash' % pool)
+
+    def listed(self, pool, prefix):
+        """[{'id', 'name'}] of every image starting ``prefix``, any state.
+
+        Unlike the image directory (list_prefix), this includes images
+        whose removal was cut short: they sit in the trash with source
+        REMOVING, which the trash listing leaves out.  It reads the whole
+        pool's listing, so it is for clean-up paths, not hot ones.
+        """
+        def run():
+            return [{'id': i['id'], 'name': i['name']}
+                    for i in rbd.RBD().list2(self._ioctx(pool))
+                    if i['name'].startswith(prefix)]
+        return self.call('list images', run, '%s/%s*' % (pool, prefix))
 
     def trash_remove(self, pool, image_id, name=''):
         """Purge one trash entry; RbdBusy while clones still read it."""

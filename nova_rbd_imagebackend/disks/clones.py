@@ -14,7 +14,9 @@
 from nova import exception
 from oslo_log import log as logging
 
+from nova_rbd_imagebackend.disks import inflight
 from nova_rbd_imagebackend.disks import locations
+from nova_rbd_imagebackend.disks import names
 from nova_rbd_imagebackend import exceptions
 
 LOG = logging.getLogger(__name__)
@@ -46,8 +48,7 @@ def clone(client, image_id, meta, dst_pool, dst_name):
             LOG.debug('Location %s is in another cluster than %s', url, fsid)
             continue
         try:
-            client.clone(loc.pool, loc.image, loc.snapshot, dst_pool,
-                         dst_name)
+            _clone_whole(client, loc, dst_pool, dst_name)
         except exceptions.RbdNotFound:
             LOG.warning('Glance image %s has location %s in this cluster, '
                         'but it does not exist', image_id, url)
@@ -62,3 +63,17 @@ def clone(client, image_id, meta, dst_pool, dst_name):
         image_id=image_id,
         reason='no location in Ceph cluster %s (%d location(s) known)'
                % (fsid, len(urls)))
+
+
+def _clone_whole(client, loc, dst_pool, dst_name):
+    """Clone under ``<name>.part``, then rename: a disk is whole or absent.
+
+    librbd creates the child before it attaches the parent; a clone cut
+    short in between would otherwise be an empty disk under the name Nova
+    reuses on its retry.
+    """
+    part = dst_name + names.PART_SUFFIX
+    inflight.claim_part(client, dst_pool, part, 'clone')
+    with inflight.recorded(client, dst_pool, part):
+        client.clone(loc.pool, loc.image, loc.snapshot, dst_pool, part)
+        client.rename(dst_pool, part, dst_name)

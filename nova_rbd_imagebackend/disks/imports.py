@@ -20,6 +20,7 @@ import os
 
 from oslo_log import log as logging
 
+from nova_rbd_imagebackend.disks import inflight
 from nova_rbd_imagebackend.disks import names
 from nova_rbd_imagebackend.disks import progress
 from nova_rbd_imagebackend.disks import staging
@@ -35,13 +36,16 @@ def import_file(client, pool, path, name):
     LOG.info('Importing %s (%d MiB) into %s/%s', os.path.basename(path),
              size // 2 ** 20, pool, name)
     report = progress.ProgressLog('import into %s/%s' % (pool, name))
-    # A failed import removes its partial image itself.
-    written = client.import_sparse(
-        path, pool, part, staging.data_extents(path), report)
-    try:
-        client.rename(pool, part, name)
-    except Exception:
-        undo.remove_quietly(client, pool, part, 'a failed rename')
-        raise
+    inflight.create_part(client, pool, part, size, 'import')
+    with inflight.recorded(client, pool, part):
+        # A failed import removes its partial image itself.
+        written = client.import_sparse(
+            path, pool, part, staging.data_extents(path), report,
+            create=False)
+        try:
+            client.rename(pool, part, name)
+        except Exception:
+            undo.remove_quietly(client, pool, part, 'a failed rename')
+            raise
     LOG.info('Imported %s/%s: %d MiB of data written', pool, name,
              written // 2 ** 20)

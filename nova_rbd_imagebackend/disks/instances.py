@@ -16,6 +16,7 @@ import time
 import nova.conf
 from oslo_log import log as logging
 
+from nova_rbd_imagebackend.disks import inflight
 from nova_rbd_imagebackend import exceptions
 
 CONF = nova.conf.CONF
@@ -62,12 +63,17 @@ def remove_instance_disks(client, pool, instance, only=None):
 
 def _finish_trashed(client, pool, instance, only):
     prefix = instance.uuid + '_'
-    for entry in client.trash(pool):
-        name = entry['name']
+    in_directory = set(instance_disks(client, pool, instance.uuid))
+    # Parked in the trash, and cut short while being removed (those are
+    # in no listing but the full one).
+    entries = {e['id']: e['name'] for e in client.trash(pool)}
+    entries.update((e['id'], e['name']) for e in client.listed(pool, prefix)
+                   if e['name'] not in in_directory)
+    for image_id, name in sorted(entries.items()):
         if not name.startswith(prefix) or (only and not only(name)):
             continue
         try:
-            client.trash_remove(pool, entry['id'], name)
+            client.trash_remove(pool, image_id, name)
         except exceptions.RbdBusy:
             LOG.info('%s/%s stays in the RBD trash until the clones of its '
                      'snapshots are flattened', pool, name,
@@ -78,12 +84,23 @@ def _finish_trashed(client, pool, instance, only):
 
 
 def _remove_with_retries(client, pool, name):
+    # Recorded as ours first: if this process dies half-way, the retry
+    # can prove it and take the image over (inflight.py).
+    previous = inflight.claim(client, pool, name, 'delete')
+    with inflight.recorded(client, pool, name):
+        _remove_until_free(client, pool, name, previous)
+
+
+def _remove_until_free(client, pool, name, previous):
     attempts = CONF.libvirt.rbd_destroy_volume_retries + 1
     for attempt in range(1, attempts + 1):
         try:
             client.remove(pool, name)
             return
         except exceptions.RbdBusy as exc:
+            if inflight.break_dead_writer(client, pool, name, previous):
+                previous = None
+                continue  # an earlier, killed delete held it
             # A watcher (QEMU that has not quite exited) holds the image;
             # it goes away when its watch times out.
             if attempt == attempts:

@@ -23,6 +23,7 @@ import uuid
 
 from oslo_log import log as logging
 
+from nova_rbd_imagebackend.disks import inflight
 from nova_rbd_imagebackend.disks import names
 
 LOG = logging.getLogger(__name__)
@@ -56,7 +57,8 @@ def create(client, pool, name, size):
     """
     part = name + names.PART_SUFFIX
     first_page = header(size)
-    client.create(pool, part, size, replace=True)
-    client.write(pool, part, first_page, 0)
-    client.rename(pool, part, name)
+    inflight.create_part(client, pool, part, size, 'swap creation')
+    with inflight.recorded(client, pool, part):
+        client.write(pool, part, first_page, 0)
+        client.rename(pool, part, name)
     LOG.debug('Created swap disk %s/%s (%d bytes)', pool, name, size)

@@ -51,13 +51,13 @@ def test_import_stops_at_the_first_failed_write(private_cluster, tmp_path):
     real_import = client.import_sparse
 
     def import_then_freeze(path, pool, name, extents, progress=None,
-                           window=8):
+                           **kwargs):
         def report(done, total):
             if not frozen and done >= total // 4:
                 os.kill(osd, signal.SIGSTOP)
                 frozen['at'] = time.monotonic()
             return progress(done, total) if progress else 0
-        return real_import(path, pool, name, extents, report, window)
+        return real_import(path, pool, name, extents, report, **kwargs)
     client.import_sparse = import_then_freeze
     try:
         with pytest.raises(exceptions.CephError) as info:
