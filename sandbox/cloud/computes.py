@@ -1,0 +1,116 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The two compute hosts: a libvirtd and a nova-rbd-compute each.
+
+Each host has its own session-mode libvirtd (sandbox/libvirtd.py) in a
+UTS namespace named after the host, with its own host UUID and the ceph
+secret of that host's cephx user, and its own nova-rbd-compute (the
+project's launcher: Nova's compute service with Nova's real libvirt
+driver and the plugin) with its own ``host``, ``state_path`` and config
+file.  Both share one ``instances_path``, so Nova sees shared instance
+storage and the console log paths stay valid across a live migration.
+
+Live migration between session daemons: Nova connects to
+``qemu+unix:///session?socket=<dir>/lm/<addr>/...`` where ``<addr>`` is
+the destination's ``live_migration_inbound_addr`` (127.0.0.11,
+127.0.0.12) and ``<dir>/lm/<addr>`` links to that host's daemon folder;
+QEMU's migration stream goes to that loopback address.
+"""
+
+import os
+import sys
+import time
+
+from sandbox import controlplane
+from sandbox import libvirtd
+from sandbox.cloud import ini
+from sandbox.cloud import nova_conf
+
+SECRETS = {'nova': controlplane.SECRET_UUID,
+           'nova2': 'b5b5b5b5-0000-4000-8000-000000000002'}
+
+
+def hosts(directory, users=('nova', 'nova2')):
+    """The plan of both hosts (names, folders, addresses, users)."""
+    out = []
+    for index, user in enumerate(users, 1):
+        name = 'compute%d' % index
+        base = os.path.join(directory, 'computes', name)
+        out.append({
+            'name': name,
+            'index': index,
+            'host_uuid': '%d0000000-0000-4000-8000-00000000000%d' % (
+                index, index),
+            'libvirt_dir': os.path.join(directory, 'h%d' % index),
+            'base': base,
+            'conf': os.path.join(base, 'nova.conf'),
+            'log': os.path.join(base, 'nova-compute.log'),
+            'state_path': os.path.join(base, 'state'),
+            'inbound_addr': '127.0.0.%d' % (10 + index),
+            'rbd_user': user,
+            'secret_uuid': SECRETS[user],
+        })
+    return out
+
+
+def live_migration_uri(directory):
+    return ('qemu+unix:///session?socket=%s/lm/%%s/run/libvirt/'
+            'libvirt-sock' % directory)
+
+
+def start_libvirtd(ledger, ceph, host):
+    """Start the host's libvirtd and define its ceph secret."""
+    box = libvirtd.LibvirtSandbox.start(
+        host['host_uuid'], host['libvirt_dir'], hostname=host['name'])
+    ledger.add('libvirtd-' + host['name'], box.pid, box.directory,
+               kind='libvirtd', host_uuid=host['host_uuid'])
+    box.define_ceph_secret(host['secret_uuid'], 'client.' + host['rbd_user'],
+                           ceph.key('client.' + host['rbd_user']))
+    host['uri'] = box.uri
+    lm = os.path.join(os.path.dirname(host['libvirt_dir']), 'lm')
+    os.makedirs(lm, exist_ok=True)
+    link = os.path.join(lm, host['inbound_addr'])
+    if not os.path.islink(link):
+        os.symlink(host['libvirt_dir'], link)
+    return box
+
+
+def start_compute(ledger, settings, host):
+    """Write the host's nova.conf and start nova-rbd-compute."""
+    os.makedirs(host['state_path'], exist_ok=True)
+    ini.write(host['conf'], nova_conf.compute(settings, host, host['log']))
+    launcher = os.path.join(os.path.dirname(sys.executable),
+                            'nova-rbd-compute')
+    # Nova creates the instance folders; the unprivileged libvirtd must
+    # write the console log into them.
+    argv = ['sh', '-c', 'umask 000 && exec "$0" "$@"', launcher,
+            '--config-file', host['conf']]
+    env = dict(os.environ)
+    return ledger.spawn('compute-' + host['name'], argv,
+                        os.path.join(host['base'], 'stdout.log'),
+                        host['conf'], env=env, log=host['log'])
+
+
+def wait_hypervisors(conn, names, deadline, check):
+    """Wait until Nova lists an up compute service and hypervisor each."""
+    while True:
+        check()
+        up = {s.host for s in conn.compute.services(binary='nova-compute')
+              if s.state == 'up' and s.status == 'enabled'}
+        hyps = {h.name for h in conn.compute.hypervisors()}
+        if set(names) <= up and len(hyps) >= len(names):
+            return
+        if time.time() > deadline:
+            raise TimeoutError('compute services up: %s, hypervisors: %s'
+                               % (sorted(up), sorted(hyps)))
+        time.sleep(1)
