@@ -31,12 +31,12 @@ import os
 import sys
 import time
 
-from sandbox import controlplane
-from sandbox import libvirtd
 from sandbox.cloud import ini
 from sandbox.cloud import nova_conf
+from sandbox import libvirtd
 
-SECRETS = {'nova': controlplane.SECRET_UUID,
+# The first is the one the rest of the sandbox uses (controlplane.py).
+SECRETS = {'nova': 'b5b5b5b5-0000-4000-8000-000000000001',
            'nova2': 'b5b5b5b5-0000-4000-8000-000000000002'}
 
 

@@ -20,6 +20,7 @@ the cloud, and never signals a recycled pid.
 
 import json
 import os
+import threading
 
 from sandbox import cephx
 from sandbox import procs
@@ -31,6 +32,7 @@ class Ledger(object):
     """An ordered record of (name, pid, marker, kind, extra)."""
 
     def __init__(self, directory):
+        self._lock = threading.Lock()
         self.path = os.path.join(directory, LEDGER)
         try:
             with open(self.path) as f:
@@ -42,9 +44,10 @@ class Ledger(object):
         cephx.write_private(self.path, json.dumps(self.entries, indent=1))
 
     def add(self, name, pid, marker, kind='process', **extra):
-        self.entries.append(dict(extra, name=name, pid=pid, marker=marker,
-                                 kind=kind))
-        self._save()
+        with self._lock:
+            self.entries.append(dict(extra, name=name, pid=pid,
+                                     marker=marker, kind=kind))
+            self._save()
 
     def spawn(self, name, argv, log_path, marker, env=None, **extra):
         """Start a daemon with procs.spawn and record it at once."""
@@ -53,8 +56,9 @@ class Ledger(object):
         return pid
 
     def remove(self, name):
-        self.entries = [e for e in self.entries if e['name'] != name]
-        self._save()
+        with self._lock:
+            self.entries = [e for e in self.entries if e['name'] != name]
+            self._save()
 
     def get(self, name):
         for entry in self.entries:
