@@ -54,7 +54,10 @@ def main(argv):
             print(json.dumps(status, indent=1, sort_keys=True))
             return 0 if all(status['parts'].values()) else 1
         else:
-            cloud_mod.Cloud.attach(args.dir).stop(remove=not args.keep)
+            started = time.time()
+            cloud_mod.Cloud.attach(args.dir).stop(
+                remove=not args.keep, log=lambda m: print(
+                    '  %6.1fs  %s' % (time.time() - started, m), flush=True))
             print('stopped %s' % args.dir)
     except SandboxError as exc:
         print('error: %s' % exc, file=sys.stderr)

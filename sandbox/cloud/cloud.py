@@ -31,6 +31,7 @@ import concurrent.futures
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 
@@ -327,16 +328,19 @@ class Cloud(object):
         self._save()
         del glance  # recorded in the ledger
 
-    def stop(self, remove=True):
+    def stop(self, remove=True, log=None):
         """Stop every recorded process, newest first; remove the folder."""
         ledger = ledger_mod.Ledger(self.directory)
         for entry in reversed(ledger.entries):
+            started = time.time()
             try:
                 _stop_entry(entry)
             except Exception as exc:  # keep stopping the others
                 print('warning: stopping %s: %s' % (entry['name'], exc),
                       file=sys.stderr)
             ledger.remove(entry['name'])
+            (log or _quiet)('stopped %-20s %5.1f s' % (
+                entry['name'], time.time() - started))
         if remove:
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -368,13 +372,50 @@ def _stop_entry(entry):
         except SandboxError:
             pass
     elif kind == 'libvirtd':
+        loggers = _virtlogd_pids(entry['marker'])
         libvirtd.LibvirtSandbox(entry['marker'], entry['host_uuid'],
                                 entry['pid']).stop()
+        for pid in loggers:
+            _terminate_virtlogd(pid, entry['marker'])
     elif kind == 'glance':
         glance_sandbox.GlanceSandbox(entry['marker'], entry['port'],
                                      entry['pid']).stop()
     else:
         procs.terminate(entry['pid'], entry['marker'])
+
+
+def _virtlogd_pids(libvirt_dir):
+    """virtlogd daemons the session libvirtd in ``libvirt_dir`` started.
+
+    libvirtd starts one on demand, with a command line that names no
+    folder; it inherits the daemon's XDG_RUNTIME_DIR, which does.
+    """
+    return [int(p) for p in os.listdir('/proc')
+            if p.isdigit() and _is_virtlogd_of(int(p), libvirt_dir)]
+
+
+def _is_virtlogd_of(pid, libvirt_dir):
+    wanted = ('XDG_RUNTIME_DIR=%s/run' % libvirt_dir).encode()
+    try:
+        with open('/proc/%d/environ' % pid, 'rb') as f:
+            environ = f.read().split(b'\0')
+    except OSError:
+        return False
+    return (procs.cmdline(pid)[:1] == ['/usr/sbin/virtlogd'] and
+            wanted in environ)
+
+
+def _terminate_virtlogd(pid, libvirt_dir):
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
+        if not _is_virtlogd_of(pid, libvirt_dir):
+            return
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.time() + wait
+        while time.time() < deadline and _is_virtlogd_of(pid, libvirt_dir):
+            time.sleep(0.05)
 
 
 def _quiet(message):

@@ -82,6 +82,8 @@ def compute(c, host, log_file):
     """One compute host; ``host`` is a dict from computes.HOSTS."""
     venv = os.path.dirname(os.path.dirname(sys.executable))
     conf = _common(c, log_file)
+    # A compute reaches the databases through the conductor only.
+    del conf['api_database'], conf['database']
     helper = '%s --config-file %s' % (os.path.join(venv, 'bin',
                                                    'privsep-helper'),
                                       host['conf'])
