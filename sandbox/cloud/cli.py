@@ -35,6 +35,9 @@ def main(argv):
                              '(start only; default nova,nova2)')
     parser.add_argument('--debug', action='store_true',
                         help='debug logging in Nova (start only)')
+    parser.add_argument('--no-ceph-cli', action='store_true',
+                        help='no ceph or rbd command on the computes\' '
+                             'PATH (start only)')
     parser.add_argument('--keep', action='store_true',
                         help='keep the folder (logs) after stopping')
     args = parser.parse_args(argv)
@@ -43,7 +46,7 @@ def main(argv):
             started = time.time()
             cloud = cloud_mod.Cloud.start(
                 args.dir, users=tuple(args.users.split(',')),
-                debug=args.debug,
+                debug=args.debug, ceph_cli=not args.no_ceph_cli,
                 log=lambda m: print('  %6.1fs  %s' % (
                     time.time() - started, m), flush=True))
             print('cloud ready in %.1f s: %s (admin / %s)' % (

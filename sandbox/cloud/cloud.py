@@ -100,8 +100,13 @@ class Cloud(object):
 
     @classmethod
     def start(cls, directory, users=('nova', 'nova2'), timeout=300,
-              log=None, debug=False):
-        """Start the whole cloud in ``directory`` (empty or missing)."""
+              log=None, debug=False, ceph_cli=True):
+        """Start the whole cloud in ``directory`` (empty or missing).
+
+        :param users: the cephx users of compute1 and compute2.
+        :param ceph_cli: False to start the computes with no ``ceph`` or
+            ``rbd`` command on their PATH.
+        """
         directory = os.path.abspath(directory)
         if len(directory) > MAX_DIR_LEN:
             raise SandboxError('cloud folder path too long (max %d): %s'
@@ -119,7 +124,8 @@ class Cloud(object):
                                    'reach the cloud folder' % parent)
             parent = os.path.dirname(parent)
         cloud = cls(directory, {'started_at': time.time(), 'timings': {},
-                                'users': list(users), 'debug': debug})
+                                'users': list(users), 'debug': debug,
+                                'ceph_cli': ceph_cli})
         try:
             cloud._start(users, time.time() + timeout, log or _quiet)
         except BaseException:
@@ -181,6 +187,7 @@ class Cloud(object):
             'instances_path': os.path.join(d, 'instances'),
             'live_migration_uri': computes.live_migration_uri(d),
             'debug': self.state['debug'],
+            'ceph_cli': self.state['ceph_cli'],
         }
         os.makedirs(settings['instances_path'], exist_ok=True)
         os.chmod(settings['instances_path'], 0o777)
@@ -298,16 +305,18 @@ class Cloud(object):
         plan = computes.hosts(d, users)
         for host in plan:
             computes.start_libvirtd(ledger, ceph, host)
-        for host in plan:
-            computes.start_compute(ledger, settings, host)
-        self.state['hosts'] = plan
-        self._save()
         conn = self.connection()
 
         def check_all():
             for entry in ledger.entries:
                 if entry['kind'] in ('process', 'libvirtd', 'glance'):
                     ledger.check(entry['name'], entry.get('log'))
+        computes.wait_services(conn, ('nova-conductor', 'nova-scheduler'),
+                               deadline, check_all)
+        for host in plan:
+            computes.start_compute(ledger, settings, host)
+        self.state['hosts'] = plan
+        self._save()
         computes.wait_hypervisors(conn, [h['name'] for h in plan], deadline,
                                   check_all)
         self._step('two computes up', t, log)

@@ -85,8 +85,32 @@ def start_libvirtd(ledger, ceph, host):
     return box
 
 
+def path_without(directory, names=('ceph', 'rbd')):
+    """A PATH on which the Ceph command line tools cannot be found.
+
+    Links to every other program of /usr/bin and /usr/sbin, as on a
+    compute host installed without ceph-common.
+    """
+    parts = []
+    for source in ('/usr/sbin', '/usr/bin'):
+        target = os.path.join(directory, 'path-without-ceph',
+                              source.strip('/').replace('/', '-'))
+        os.makedirs(target, exist_ok=True)
+        for name in os.listdir(source):
+            if name not in names and not os.path.lexists(
+                    os.path.join(target, name)):
+                os.symlink(os.path.join(source, name),
+                           os.path.join(target, name))
+        parts.append(target)
+    return ':'.join([os.path.dirname(sys.executable)] + parts)
+
+
 def start_compute(ledger, settings, host):
-    """Write the host's nova.conf and start nova-rbd-compute."""
+    """Write the host's nova.conf and start nova-rbd-compute.
+
+    With ``settings['ceph_cli']`` false the compute runs with a PATH on
+    which no ``ceph`` or ``rbd`` command is found.
+    """
     os.makedirs(host['state_path'], exist_ok=True)
     ini.write(host['conf'], nova_conf.compute(settings, host, host['log']))
     launcher = os.path.join(os.path.dirname(sys.executable),
@@ -96,9 +120,29 @@ def start_compute(ledger, settings, host):
     argv = ['sh', '-c', 'umask 000 && exec "$0" "$@"', launcher,
             '--config-file', host['conf']]
     env = dict(os.environ)
+    if not settings.get('ceph_cli', True):
+        env['PATH'] = path_without(settings['dir'])
     return ledger.spawn('compute-' + host['name'], argv,
                         os.path.join(host['base'], 'stdout.log'),
                         host['conf'], env=env, log=host['log'])
+
+
+def wait_services(conn, binaries, deadline, check):
+    """Wait until each binary has a service that is up.
+
+    The computes start only once the conductor listens: a compute's
+    first call to a conductor that has not declared its queue yet is
+    lost, and the compute waits out the whole RPC timeout (60 s).
+    """
+    while True:
+        check()
+        up = {s.binary for s in conn.compute.services()
+              if s.state == 'up'}
+        if set(binaries) <= up:
+            return
+        if time.time() > deadline:
+            raise TimeoutError('services up: %s' % sorted(up))
+        time.sleep(0.5)
 
 
 def wait_hypervisors(conn, names, deadline, check):
