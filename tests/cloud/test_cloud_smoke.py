@@ -16,16 +16,20 @@ A server booted from the guest image (networks "none") on Nova's real
 libvirt driver, started by nova-rbd-compute: it must become ACTIVE, its
 guest must write and print its marker (seen in the console output Nova
 returns), its root disk must be ``vms/<uuid>_disk``, a clone of the
-Glance image's snapshot in ``images``, and deleting it must leave nothing
-of it in the pool.
+Glance image's snapshot in ``images``; after a hard reboot the guest
+must find the marker its first boot wrote; and deleting the server must
+leave nothing of it in the pool.
 """
 
+import re
 import time
 
+from openstack import exceptions as sdk_exceptions
 import rados
 import rbd
 
-MARKER = 'GUEST: wrote marker: NOVA-RBD-MARKER'
+WROTE = r'GUEST: wrote marker: NOVA-RBD-MARKER id=(\S+) boot=(\d+)'
+FOUND = 'GUEST: found marker: NOVA-RBD-MARKER id=%s boot=1'
 
 
 def _vms_images(cloud):
@@ -46,17 +50,24 @@ def _vms_images(cloud):
         cluster.shutdown()
 
 
-def _console_line(conn, server, text, timeout=180):
+def _console_match(conn, server, pattern, timeout=180):
+    """The first console line matching ``pattern`` (a regex)."""
     deadline = time.monotonic() + timeout
     output = ''
     while time.monotonic() < deadline:
-        output = conn.compute.get_server_console_output(server)['output']
+        try:
+            output = conn.compute.get_server_console_output(server)[
+                'output']
+        except sdk_exceptions.NotFoundException:
+            # No console log yet, right after (re)start.
+            output = ''
         for line in output.splitlines():
-            if text in line:
-                return line
+            match = re.search(pattern, line)
+            if match:
+                return match
         time.sleep(1)
     raise AssertionError('%r never appeared on the console:\n%s'
-                         % (text, output[-3000:]))
+                         % (pattern, output[-3000:]))
 
 
 def test_boot_console_marker_pool_clone_delete(cloud):
@@ -70,13 +81,16 @@ def test_boot_console_marker_pool_clone_delete(cloud):
             wait=300)
         assert server.compute_host in {h['name'] for h in cloud.hosts}
 
-        line = _console_line(conn, server, MARKER)
-        assert 'boot=1' in line, line
+        marker_id, boot = _console_match(conn, server, WROTE).groups()
+        assert boot == '1'
 
         disk = '%s_disk' % server.id
         images = _vms_images(cloud)
         assert images.get(disk) == ('images', cloud.image_id, 'snap'), \
             images
+
+        conn.compute.reboot_server(server, 'HARD')
+        _console_match(conn, server, FOUND % re.escape(marker_id))
     finally:
         conn.compute.delete_server(server)
         conn.compute.wait_for_delete(server, interval=1, wait=180)
