@@ -317,8 +317,9 @@ class Cloud(object):
             computes.start_compute(ledger, settings, host)
         self.state['hosts'] = plan
         self._save()
-        computes.wait_hypervisors(conn, [h['name'] for h in plan], deadline,
-                                  check_all)
+        computes.wait_hypervisors(
+            conn, [h['name'] for h in plan], deadline, check_all, log,
+            discover=lambda: nova_manage('cell_v2', 'discover_hosts'))
         self._step('two computes up', t, log)
 
         t = time.time()

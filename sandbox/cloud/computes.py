@@ -145,15 +145,31 @@ def wait_services(conn, binaries, deadline, check):
         time.sleep(0.5)
 
 
-def wait_hypervisors(conn, names, deadline, check):
-    """Wait until Nova lists an up compute service and hypervisor each."""
+def wait_hypervisors(conn, names, deadline, check, log=None,
+                     discover=None):
+    """Wait until Nova lists an up compute service and hypervisor each.
+
+    The API lists a hypervisor only once its host is mapped to a cell;
+    ``discover`` (``nova-manage cell_v2 discover_hosts``) is called once
+    as soon as every compute service is up, instead of waiting for the
+    scheduler's periodic discovery.
+    """
+    seen = None
     while True:
         check()
         up = {s.host for s in conn.compute.services(binary='nova-compute')
               if s.state == 'up' and s.status == 'enabled'}
         hyps = {h.name for h in conn.compute.hypervisors()}
+        if log and (up, hyps) != seen:
+            log('  compute services up: %s; hypervisors: %s'
+                % (sorted(up), sorted(hyps)))
+            seen = (up, hyps)
         if set(names) <= up and len(hyps) >= len(names):
             return
+        if set(names) <= up and discover is not None:
+            discover()
+            discover = None
+            continue
         if time.time() > deadline:
             raise TimeoutError('compute services up: %s, hypervisors: %s'
                                % (sorted(up), sorted(hyps)))
