@@ -193,7 +193,8 @@ class Cloud(object):
         os.chmod(settings['instances_path'], 0o777)
         os.makedirs(os.path.join(d, 'locks'), exist_ok=True)
         self.state.update(auth_url=settings['auth_url'], urls=url,
-                          transport_url=transport_url, db=dbs)
+                          transport_url=transport_url, db=dbs,
+                          settings=settings)
         self._save()
 
         nova_dir = os.path.join(d, 'nova')
@@ -367,6 +368,28 @@ class Cloud(object):
                 list(pool.map(stop_one, reversed(tiers[tier])))
         if remove:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+    def kill_compute(self, name):
+        """SIGKILL one host's nova-rbd-compute, as a failed host's.
+
+        Its libvirtd and guests keep running (a hung host); the guests'
+        Ceph clients are then what fencing must cut off.
+        """
+        ledger = ledger_mod.Ledger(self.directory)
+        entry = ledger.get('compute-' + name)
+        if entry and procs.is_ours(entry['pid'], entry['marker']):
+            os.kill(entry['pid'], signal.SIGKILL)
+            deadline = time.time() + 10
+            while (procs.is_ours(entry['pid'], entry['marker']) and
+                   time.time() < deadline):
+                time.sleep(0.05)
+        ledger.remove('compute-' + name)
+
+    def start_compute(self, name):
+        """Start one host's nova-rbd-compute again (after kill_compute)."""
+        host = [h for h in self.hosts if h['name'] == name][0]
+        computes.start_compute(ledger_mod.Ledger(self.directory),
+                               self.state['settings'], host)
 
     def status(self):
         ledger = ledger_mod.Ledger(self.directory)

@@ -50,6 +50,10 @@ def cloud():
     except ImportError as exc:
         unavailable('cloud Python packages missing: %s' % exc)
     directory = tempfile.mkdtemp(prefix='nova-rbd-cloud-', dir='/tmp')
-    box = cloud_mod.Cloud.start(directory)
+    # One cephx user per host unless told otherwise (nova,nova: one
+    # shared user, with which live migration works today).
+    users = tuple(os.environ.get('NOVA_RBD_CLOUD_USERS',
+                                 'nova,nova2').split(','))
+    box = cloud_mod.Cloud.start(directory, users=users)
     with stopped_at_the_end(box):
         yield box
