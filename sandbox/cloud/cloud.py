@@ -108,6 +108,11 @@ class Cloud(object):
             ``rbd`` command on their PATH.
         """
         directory = os.path.abspath(directory)
+        unknown = set(users) - set(computes.SECRETS)
+        if len(users) != 2 or unknown:
+            raise SandboxError('two compute users from %s, not %s'
+                               % (', '.join(sorted(computes.SECRETS)),
+                                  ', '.join(users)))
         if len(directory) > MAX_DIR_LEN:
             raise SandboxError('cloud folder path too long (max %d): %s'
                                % (MAX_DIR_LEN, directory))
