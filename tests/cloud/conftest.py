@@ -54,6 +54,9 @@ def cloud():
     # shared user, with which live migration works today).
     users = tuple(os.environ.get('NOVA_RBD_CLOUD_USERS',
                                  'nova,nova2').split(','))
-    box = cloud_mod.Cloud.start(directory, users=users)
+    # As the README installs a compute host: no ceph or rbd command on
+    # the computes' PATH (NOVA_RBD_CLOUD_CEPH_CLI=1 puts them back).
+    ceph_cli = os.environ.get('NOVA_RBD_CLOUD_CEPH_CLI', '0') == '1'
+    box = cloud_mod.Cloud.start(directory, users=users, ceph_cli=ceph_cli)
     with stopped_at_the_end(box):
         yield box
