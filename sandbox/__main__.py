@@ -16,6 +16,7 @@
     python -m sandbox status [--dir D] [--json]
     python -m sandbox env    [--dir D]
     python -m sandbox stop   [--dir D]
+    python -m sandbox cloud start|stop|status [--dir D]   (sandbox/cloud)
 """
 
 import argparse
@@ -44,6 +45,10 @@ def _print_status(status):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ['cloud']:
+        from sandbox.cloud import cli
+        return cli.main(argv[1:])
     parser = argparse.ArgumentParser(prog='python -m sandbox',
                                      description=__doc__.split('\n')[0])
     parser.add_argument('command', choices=('start', 'stop', 'status', 'env'))

@@ -44,7 +44,7 @@ log_file = {dir}/glance-api.log
 debug = False
 
 [database]
-connection = sqlite:///{dir}/glance.sqlite
+connection = {database}
 
 [glance_store]
 default_backend = ceph
@@ -62,7 +62,7 @@ filesystem_store_datadir = {dir}/staging
 filesystem_store_datadir = {dir}/tasks
 
 [paste_deploy]
-flavor = sandbox
+flavor = {flavor}
 
 [oslo_policy]
 enforce_scope = False
@@ -98,18 +98,28 @@ class GlanceSandbox(object):
         self.endpoint = 'http://127.0.0.1:%d' % port
 
     @classmethod
-    def start(cls, ceph, directory, timeout=60):
-        """Start glance-api on ``ceph`` (a CephSandbox); wait until up."""
+    def start(cls, ceph, directory, timeout=60, port=None, database=None,
+              flavor='sandbox', extra_conf='', on_spawn=None):
+        """Start glance-api on ``ceph`` (a CephSandbox); wait until up.
+
+        By default Glance keeps its records in sqlite and trusts a static
+        identity.  A cloud passes its own ``database`` URL, the
+        ``keystone`` paste ``flavor`` and the matching ``extra_conf``
+        ([keystone_authtoken] and so on); ``on_spawn(pid)`` is called as
+        soon as gunicorn runs, for the caller's own records.
+        """
         started = time.monotonic()
         directory = os.path.abspath(directory)
         os.makedirs(directory, mode=0o700, exist_ok=True)
         for sub in ('cache', 'staging', 'tasks', 'locks'):
             os.makedirs(os.path.join(directory, sub), exist_ok=True)
-        port = ceph_sandbox.free_port()
+        port = port or ceph_sandbox.free_port()
         conf = os.path.join(directory, 'glance-api.conf')
         cephx.write_private(conf, CONF_TEMPLATE.format(
             port=port, dir=directory, pool=ceph_sandbox.IMAGES_POOL,
-            ceph_conf=ceph.conf_path))
+            ceph_conf=ceph.conf_path, flavor=flavor,
+            database=database or 'sqlite:///%s/glance.sqlite' % directory) +
+            extra_conf)
         with open(os.path.join(sys.prefix, 'etc', 'glance',
                                'glance-api-paste.ini')) as f:
             paste = f.read()
@@ -130,6 +140,8 @@ class GlanceSandbox(object):
              '--no-control-socket',
              'glance.wsgi.api:application'],
             os.path.join(directory, 'gunicorn.log'), env=env)
+        if on_spawn is not None:
+            on_spawn(pid)
         box = cls(directory, port, pid)
         try:
             box._wait_ready(started + timeout)

@@ -48,7 +48,12 @@ class LibvirtSandbox(object):
         self.uri = 'qemu+unix:///session?socket=%s' % self.socket
 
     @classmethod
-    def start(cls, host_uuid, directory=None, timeout=30):
+    def start(cls, host_uuid, directory=None, timeout=30, hostname=None):
+        """Start the daemon; ``hostname`` gives it a UTS namespace of its own.
+
+        Nova's libvirt driver takes its node name from the daemon's host
+        name: two "hosts" on one machine need two names.
+        """
         # The unprivileged daemon must be able to reach its folder: one
         # directly under /tmp, not inside a root-only pytest folder.
         directory = directory or tempfile.mkdtemp(prefix='nova-rbd-libvirt-')
@@ -72,11 +77,14 @@ class LibvirtSandbox(object):
                'XDG_CONFIG_HOME': os.path.join(directory, 'config'),
                'XDG_CACHE_HOME': os.path.join(directory, 'cache'),
                'XDG_DATA_HOME': os.path.join(directory, 'data')}
-        pid = procs.spawn(
-            ['setpriv', '--reuid=%d' % UID, '--regid=%d' % UID,
-             '--clear-groups', '--inh-caps=-all', 'libvirtd',
-             '--config', conf],
-            os.path.join(directory, 'libvirtd.out'), env=env)
+        argv = ['setpriv', '--reuid=%d' % UID, '--regid=%d' % UID,
+                '--clear-groups', '--inh-caps=-all', 'libvirtd',
+                '--config', conf]
+        if hostname:
+            argv = ['unshare', '--uts', 'sh', '-c',
+                    'hostname "$0" && exec "$@"', hostname] + argv
+        pid = procs.spawn(argv, os.path.join(directory, 'libvirtd.out'),
+                          env=env)
         box = cls(directory, host_uuid, pid)
         try:
             box._wait_ready(time.monotonic() + timeout)

@@ -126,7 +126,20 @@ def wait_listening(host, port, deadline, check):
             time.sleep(0.05)
 
 
+def _kernel_thread(pid):
+    """True for kthreadd and its children, which have no command line."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return False
+    return pid == 2 or ppid == 2
+
+
 def find(marker):
     """Pids of running processes whose command line names ``marker``."""
+    # Kernel threads are skipped: is_ours() would wait half a second on
+    # each of their empty command lines, as on a process mid-exec.
     return [int(p) for p in os.listdir('/proc')
-            if p.isdigit() and is_ours(int(p), marker)]
+            if p.isdigit() and not _kernel_thread(int(p)) and
+            is_ours(int(p), marker)]

@@ -38,7 +38,7 @@ import pytest  # noqa: E402
 # then fails in its own teardown.  Nothing else relies on that clean-up.
 nova_test.TestCase._clear_attrs = lambda self: None
 
-LAYERS = ('unit', 'ceph', 'nova', 'libvirt', 'glance', 'crash')
+LAYERS = ('unit', 'ceph', 'nova', 'libvirt', 'glance', 'crash', 'cloud')
 
 
 def pytest_collection_modifyitems(config, items):
