@@ -36,25 +36,9 @@ import pytest
 import rados
 import rbd
 
-WROTE = r'GUEST: wrote marker: NOVA-RBD-MARKER id=(\S+) boot=(\d+)'
+from tests.cloud import console
 
-
-def _console_match(conn, server, pattern, timeout=180):
-    deadline = time.monotonic() + timeout
-    output = ''
-    while time.monotonic() < deadline:
-        try:
-            output = conn.compute.get_server_console_output(server)[
-                'output']
-        except sdk_exceptions.NotFoundException:
-            output = ''
-        matches = [m for m in (re.search(pattern, line)
-                               for line in output.splitlines()) if m]
-        if matches:
-            return matches[-1]
-        time.sleep(1)
-    raise AssertionError('%r never appeared on the console:\n%s'
-                         % (pattern, output[-3000:]))
+WROTE = console.WROTE
 
 
 def _wait_server(conn, server, host, statuses, timeout=300):
@@ -133,7 +117,8 @@ def test_live_migration_keeps_guest_running(cloud, request):
     conn = cloud.connection()
     server = _boot_on(conn, cloud, 'compute1')
     try:
-        marker_id = _console_match(conn, server, WROTE).group(1)
+        marker_id = console.match(conn, server, WROTE,
+                                  last=True).group(1)
         conn.compute.live_migrate_server(server, host='compute2',
                                          block_migration='auto')
         _wait_server(conn, server, 'compute2', ('ACTIVE',))
@@ -159,7 +144,8 @@ def test_evacuate_from_a_hung_host(cloud):
     disk = '%s_disk' % server.id
     service = None
     try:
-        marker_id = _console_match(conn, server, WROTE).group(1)
+        marker_id = console.match(conn, server, WROTE,
+                                  last=True).group(1)
 
         cloud.kill_compute('compute1')
         service = [s for s in conn.compute.services(binary='nova-compute')
@@ -173,8 +159,8 @@ def test_evacuate_from_a_hung_host(cloud):
         if server.status == 'SHUTOFF':
             conn.compute.start_server(server)
             server = _wait_server(conn, server, 'compute2', ('ACTIVE',))
-        _console_match(conn, server, 'GUEST: found marker: NOVA-RBD-MARKER'
-                       ' id=%s boot=1' % re.escape(marker_id))
+        console.match(conn, server, 'GUEST: found marker: NOVA-RBD-MARKER'
+                      ' id=%s boot=1' % re.escape(marker_id), last=True)
         assert _disk_parent(cloud, disk) == ('images', cloud.image_id,
                                              'snap')
 

@@ -22,13 +22,13 @@ leave nothing of it in the pool.
 """
 
 import re
-import time
 
-from openstack import exceptions as sdk_exceptions
 import rados
 import rbd
 
-WROTE = r'GUEST: wrote marker: NOVA-RBD-MARKER id=(\S+) boot=(\d+)'
+from tests.cloud import console
+
+WROTE = console.WROTE
 FOUND = 'GUEST: found marker: NOVA-RBD-MARKER id=%s boot=1'
 
 
@@ -50,26 +50,6 @@ def _vms_images(cloud):
         cluster.shutdown()
 
 
-def _console_match(conn, server, pattern, timeout=180):
-    """The first console line matching ``pattern`` (a regex)."""
-    deadline = time.monotonic() + timeout
-    output = ''
-    while time.monotonic() < deadline:
-        try:
-            output = conn.compute.get_server_console_output(server)[
-                'output']
-        except sdk_exceptions.NotFoundException:
-            # No console log yet, right after (re)start.
-            output = ''
-        for line in output.splitlines():
-            match = re.search(pattern, line)
-            if match:
-                return match
-        time.sleep(1)
-    raise AssertionError('%r never appeared on the console:\n%s'
-                         % (pattern, output[-3000:]))
-
-
 def test_boot_console_marker_pool_clone_delete(cloud):
     conn = cloud.connection()
     server = conn.compute.create_server(
@@ -81,7 +61,7 @@ def test_boot_console_marker_pool_clone_delete(cloud):
             wait=300)
         assert server.compute_host in {h['name'] for h in cloud.hosts}
 
-        marker_id, boot = _console_match(conn, server, WROTE).groups()
+        marker_id, boot = console.match(conn, server, WROTE).groups()
         assert boot == '1'
 
         disk = '%s_disk' % server.id
@@ -90,7 +70,7 @@ def test_boot_console_marker_pool_clone_delete(cloud):
             images
 
         conn.compute.reboot_server(server, 'HARD')
-        _console_match(conn, server, FOUND % re.escape(marker_id))
+        console.match(conn, server, FOUND % re.escape(marker_id))
     finally:
         conn.compute.delete_server(server)
         conn.compute.wait_for_delete(server, interval=1, wait=180)
