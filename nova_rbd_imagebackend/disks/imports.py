@@ -30,7 +30,21 @@ LOG = logging.getLogger(__name__)
 
 
 def import_file(client, pool, path, name):
-    """Copy the file at ``path`` into ``pool/name`` (which must not exist)."""
+    """Copy the file at ``path`` into ``pool/name`` (which must not exist).
+
+    Steps, and what a crash between any two leaves:
+
+    1. record this process as the writer of ``<name>.part`` (inflight);
+    2. remove a leftover ``<name>.part`` (taking over from a dead writer
+       of this host), create it afresh;
+    3. copy the data;
+    4. rename it to ``name``; drop the record.
+
+    Before 4, ``name`` does not exist, so Nova's retry imports again and
+    step 2 replaces the ``.part``; the audit removes one nobody retries.
+    After 4, ``name`` is whole and the retry reuses it.  A stale record
+    is harmless: the next claim of the name replaces it.
+    """
     part = name + names.PART_SUFFIX
     size = os.path.getsize(path)
     LOG.info('Importing %s (%d MiB) into %s/%s', os.path.basename(path),

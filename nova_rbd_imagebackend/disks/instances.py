@@ -84,6 +84,14 @@ def _finish_trashed(client, pool, instance, only):
 
 
 def _remove_with_retries(client, pool, name):
+    """Remove one disk; a crash at any point is finished by the retry.
+
+    librbd removes an image by moving it to the trash (source REMOVING),
+    deleting its data, then its trash entry.  Killed before the move, the
+    image is still listed and the retry removes it; killed after, only the
+    full listing shows it and the retry finds it there (_finish_trashed).
+    The writer record lets the retry cut off this process's watch.
+    """
     # Recorded as ours first: if this process dies half-way, the retry
     # can prove it and take the image over (inflight.py).
     previous = inflight.claim(client, pool, name, 'delete')

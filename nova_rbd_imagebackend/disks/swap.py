@@ -53,7 +53,9 @@ def create(client, pool, name, size):
     """Create ``pool/name`` as a swap disk of ``size`` bytes.
 
     Written under ``<name>.part`` and renamed, like every new disk.  The
-    header is made first, so a size it refuses creates nothing.
+    header is made first, so a size it refuses creates nothing.  A crash
+    before the rename leaves only the ``.part``, which the retry replaces
+    (same steps as imports.import_file).
     """
     part = name + names.PART_SUFFIX
     first_page = header(size)
