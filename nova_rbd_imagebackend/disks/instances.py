@@ -72,6 +72,9 @@ def _finish_trashed(client, pool, instance, only):
     for image_id, name in sorted(entries.items()):
         if not name.startswith(prefix) or (only and not only(name)):
             continue
+        # A delete killed inside librbd may still hold the image's lock.
+        inflight.break_dead_writer(client, pool, name,
+                                   inflight.writer(client, pool, name))
         try:
             client.trash_remove(pool, image_id, name)
         except exceptions.RbdBusy:
