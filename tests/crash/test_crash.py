@@ -46,6 +46,11 @@ from tests.crash import worker
 
 MiB = 1024 ** 2
 RUNS = int(os.environ.get('CRASH_RUNS', '20'))
+# Longer than a dead client's watch (30 s): a grow killed mid-way leaves
+# the disk's exclusive lock with the dead process, and no writer record
+# proves it dead yet, so librbd breaks that lock only once the watch
+# expires.  The retry must still complete, if slowly.
+OP_TIMEOUT = 90
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 SIZES = {'import': 96 * MiB, 'swap': 64 * MiB, 'clone': 256 * MiB}
@@ -61,8 +66,8 @@ def setup(ceph_sandbox, tmp_path_factory):
     conf_path.write_text(
         '[DEFAULT]\ninstances_path = %s\n[libvirt]\nimages_type = rbd\n'
         'images_rbd_pool = vms\nimages_rbd_ceph_conf = %s\nrbd_user = nova\n'
-        '[rbd_imagebackend]\nop_timeout = 20\n'
-        % (instances, ceph_sandbox.conf_path))
+        '[rbd_imagebackend]\nop_timeout = %d\n'
+        % (instances, ceph_sandbox.conf_path, OP_TIMEOUT))
     source = folder / 'image.raw'
     source.write_bytes(os.urandom(8 * MiB) * (SIZES['import'] // (8 * MiB)))
     admin = rados.Rados(conffile=ceph_sandbox.conf_path, rados_id='admin')
@@ -93,7 +98,7 @@ def conf(setup, ceph_sandbox):
     fixture.config(group='libvirt', images_type='rbd', images_rbd_pool='vms',
                    images_rbd_ceph_conf=ceph_sandbox.conf_path,
                    rbd_user='nova', rbd_destroy_volume_retry_interval=1)
-    fixture.config(group='rbd_imagebackend', op_timeout=20)
+    fixture.config(group='rbd_imagebackend', op_timeout=OP_TIMEOUT)
     yield fixture
     fixture.cleanUp()
     cluster.forget()
