@@ -38,13 +38,14 @@ class DataOps(object):
         return self.call('read', run, '%s/%s' % (pool, name))
 
     def import_sparse(self, path, pool, name, extents, progress=None,
-                      window=8, create=True):
-        """Create ``name`` with the file's size and copy only ``extents``.
+                      window=8):
+        """Copy only ``extents`` of the file into ``name``.
 
-        With ``create`` False, ``name`` must exist with the file's size.
-        ``extents`` yields (offset, length) of the file's data regions;
-        holes and zero-filled chunks are skipped, so a sparse file stays
-        sparse.  One open image, up to ``window`` writes in flight.
+        ``name`` must exist with the file's size (disks/inflight.py
+        creates it, recorded).  ``extents`` yields (offset, length) of the
+        file's data regions; holes and zero-filled chunks are skipped, so a
+        sparse file stays sparse.  One open image, up to ``window`` writes
+        in flight.
 
         The deadline counts from the last completed write, and the copy
         stops at the first failed one: when the cluster stops answering,
@@ -54,8 +55,6 @@ class DataOps(object):
         (or for the next import of the same name, which replaces it).
         """
         size = os.path.getsize(path)
-        if create:
-            self.create(pool, name, size, replace=True)
         beat = runner.Progress()
 
         def copy():

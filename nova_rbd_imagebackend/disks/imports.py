@@ -54,8 +54,7 @@ def import_file(client, pool, path, name):
     with inflight.recorded(client, pool, part):
         # A failed import removes its partial image itself.
         written = client.import_sparse(
-            path, pool, part, staging.data_extents(path), report,
-            create=False)
+            path, pool, part, staging.data_extents(path), report)
         try:
             client.rename(pool, part, name)
         except Exception:
