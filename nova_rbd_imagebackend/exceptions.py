@@ -74,3 +74,8 @@ class InvalidDisk(exception.InvalidDiskInfo):
     """Nova aborts the build with this as the fault, and reschedules not."""
 
     msg_fmt = 'Cannot create disk %(disk)s: %(reason)s'
+
+
+class InvalidRecord(exception.NovaException):
+    msg_fmt = ('%(name)s holds %(value)s, which this plugin did not write; '
+               'remove that entry and it is written again')

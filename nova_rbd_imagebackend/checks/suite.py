@@ -11,15 +11,17 @@
 # under the License.
 """Every check of a compute host, in order, and the launcher's verdict.
 
-Order: nova.conf alone, the key, the connection, then what needs the
-connection (skipped when it failed), then libvirt.  The launcher and
-doctor both run ``run``; they differ only in what they do with a fail.
+Order: nova.conf alone, the key, the commands Nova runs, the connection,
+then what needs the connection (skipped when it failed), then libvirt.
+The launcher and doctor both run ``run``; they differ only in what they
+do with a fail.
 """
 
 from oslo_log import log as logging
 
 from nova_rbd_imagebackend.checks import caps
 from nova_rbd_imagebackend.checks import cluster
+from nova_rbd_imagebackend.checks import commands
 from nova_rbd_imagebackend.checks import config
 from nova_rbd_imagebackend.checks import host as host_module
 from nova_rbd_imagebackend.checks import keyring
@@ -32,7 +34,7 @@ LOG = logging.getLogger(__name__)
 
 LOCAL = (config.nova_version, config.images_type, config.instance_pool,
          config.cephx_secret, config.force_raw_images, config.ceph_conf,
-         keyring.keyring)
+         keyring.keyring) + commands.COMMANDS
 ON_THE_CLUSTER = (cluster.pools, cluster.clone_v2, caps.caps,
                   cluster.monitors)
 

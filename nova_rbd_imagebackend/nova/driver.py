@@ -36,6 +36,7 @@ from nova_rbd_imagebackend.disks import instances
 from nova_rbd_imagebackend import exceptions
 from nova_rbd_imagebackend.nova import entry_point
 from nova_rbd_imagebackend.nova import imagebackend
+from nova_rbd_imagebackend.nova import live_migration
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class RbdLibvirtDriver(libvirt_driver.LibvirtDriver):
         super().__init__(virtapi, read_only)
         self.image_backend = imagebackend.Backend(
             CONF.use_cow_images, rbd_class=entry_point.backend_class())
+        if _rbd():
+            live_migration.install()
 
     def init_host(self, host):
         super().init_host(host)
@@ -60,6 +63,7 @@ class RbdLibvirtDriver(libvirt_driver.LibvirtDriver):
             # the connection this service uses, which is open only now.
             suite.check_or_raise(
                 CONF, libvirt_connection=self._host.get_connection())
+            live_migration.publish_identity()
 
     def _cleanup_rbd(self, instance):
         # On revert the root disk is rolled back to its nova-resize
@@ -116,6 +120,15 @@ class RbdLibvirtDriver(libvirt_driver.LibvirtDriver):
                 if outcome != 'removed']
         if kept:
             LOG.info('Leftovers not removed yet: %s', kept)
+
+    def pre_live_migration(self, context, instance, block_device_info,
+                           network_info, disk_info, migrate_data):
+        if _rbd():
+            # Fresh before the source writes the guest XML for this host.
+            live_migration.publish_identity()
+        return super().pre_live_migration(
+            context, instance, block_device_info, network_info, disk_info,
+            migrate_data)
 
     def _disks_here(self, instance):
         """True unless the instance should have disks and none is here."""

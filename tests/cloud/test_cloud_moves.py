@@ -13,12 +13,9 @@
 """Moving a running guest between the cloud's two hosts, for real.
 
 Live migration: the guest must keep running and keep reading its marker
-on the other host.  This fails today, and the test is then an expected
-failure, with a different cephx user per host (the cloud's default,
-client.nova and client.nova2: the destination receives the source's
-disk ``<auth>``, user and libvirt secret, which it does not have) and
-with no ``ceph`` command on the computes (the layer's default: Nova's
-live migration runs ``ceph mon dump``); issue 10, item 5.
+on the other host, whose cephx user (client.nova2) differs from the
+source's (client.nova), with no ``ceph`` command on either compute's
+PATH (the layer's default).
 
 Evacuation: compute1's nova-rbd-compute is killed while its guest keeps
 running (a hung host); the server is evacuated to compute2, where the
@@ -31,8 +28,8 @@ import re
 import time
 
 import libvirt
+from lxml import etree
 from openstack import exceptions as sdk_exceptions
-import pytest
 import rados
 import rbd
 
@@ -101,27 +98,49 @@ def _delete(conn, server):
     conn.compute.wait_for_delete(server, interval=1, wait=180)
 
 
-def test_live_migration_keeps_guest_running(cloud, request):
-    users = cloud.state['users']
-    gaps = []
-    if users[0] != users[1]:
-        gaps.append('each host has its own cephx user; the destination '
-                    'gets the source\'s disk <auth> (issue 10, item 5)')
-    if not cloud.state['ceph_cli']:
-        gaps.append('Nova runs "ceph mon dump" on the source '
-                    '(nova.virt.libvirt.migration._update_rbd_xml) and the '
-                    'computes have no ceph command (issue 10, item 5)')
-    if gaps:
-        request.node.add_marker(pytest.mark.xfail(
-            strict=True, reason='; '.join(gaps)))
+def _host(cloud, name):
+    return [h for h in cloud.hosts if h['name'] == name][0]
+
+
+def _guest_disk_xml(cloud, host, server):
+    """The root disk's <disk> as ``host``'s libvirtd holds it."""
+    entry = _host(cloud, host)
+    conn = libvirt.open(entry['uri'])
+    try:
+        xml = conn.lookupByUUIDString(server.id).XMLDesc(0)
+    finally:
+        conn.close()
+    for disk in etree.fromstring(xml).findall('./devices/disk'):
+        source = disk.find('source')
+        if source is not None and source.get('name') == \
+                'vms/%s_disk' % server.id:
+            return disk
+    raise AssertionError('no root disk in %s' % xml)
+
+
+def test_live_migration_keeps_guest_running(cloud):
+    """Between hosts with their own cephx users, and no ceph command."""
     conn = cloud.connection()
     server = _boot_on(conn, cloud, 'compute1')
     try:
         marker_id = console.match(conn, server, WROTE,
                                   last=True).group(1)
+        started = time.monotonic()
         conn.compute.live_migrate_server(server, host='compute2',
                                          block_migration='auto')
         _wait_server(conn, server, 'compute2', ('ACTIVE',))
+        print('live migration: %.1f s' % (time.monotonic() - started))
+        # The destination's own identity and every monitor, in the XML.
+        disk = _guest_disk_xml(cloud, 'compute2', server)
+        auth = disk.find('auth')
+        if auth is None:
+            auth = disk.find('source/auth')
+        host2 = _host(cloud, 'compute2')
+        assert auth.get('username') == host2['rbd_user']
+        assert auth.find('secret').get('uuid') == host2['secret_uuid']
+        assert [(h.get('name'), h.get('port'))
+                for h in disk.findall('source/host')] == \
+            [(h, str(p)) for h, p in cloud.ceph.mon_addrs]
         # The guest keeps printing what it reads from its disk.
         seen = len(conn.compute.get_server_console_output(server)[
             'output'].splitlines())
@@ -168,7 +187,7 @@ def test_evacuate_from_a_hung_host(cloud):
         _force_up(conn, service)
         service = None
         # compute1 removes the evacuated guest, and only the guest.
-        host1 = [h for h in cloud.hosts if h['name'] == 'compute1'][0]
+        host1 = _host(cloud, 'compute1')
         deadline = time.monotonic() + 120
         while True:
             conn1 = libvirt.open(host1['uri'])

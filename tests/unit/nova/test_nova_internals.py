@@ -24,6 +24,7 @@ from nova.virt import driver as virt_driver
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as libvirt_host
 from nova.virt.libvirt import imagebackend
+from nova.virt.libvirt import migration as libvirt_migration
 import pytest
 
 from nova_rbd_imagebackend.nova import driver as plugin_driver
@@ -85,6 +86,10 @@ PINNED = [
     (libvirt_driver.LibvirtDriver, 'check_can_live_migrate_destination',
      ['self', 'context', 'instance', 'src_compute_info',
       'dst_compute_info', 'block_migration', 'disk_over_commit']),
+    (libvirt_driver.LibvirtDriver, 'pre_live_migration',
+     ['self', 'context', 'instance', 'block_device_info', 'network_info',
+      'disk_info', 'migrate_data']),
+    (libvirt_migration, '_update_rbd_xml', ['xml_doc', 'migrate_data']),
     (libvirt_driver.LibvirtDriver, '_destroy', ['self', 'instance']),
     (libvirt_driver.LibvirtDriver, '_create_guest',
      ['self', 'context', 'xml', 'instance', 'power_on', 'pause',
@@ -136,6 +141,20 @@ def test_rbd_flows_we_rely_on_are_still_there():
         libvirt_driver.LibvirtDriver, '_get_local_gb_info'), staticmethod)
     assert isinstance(inspect.getattr_static(
         plugin_driver.RbdLibvirtDriver, '_get_local_gb_info'), staticmethod)
+
+
+def test_live_migration_xml_step_we_replace_is_still_called():
+    # live_migration.install() swaps this module attribute: it must still
+    # be looked up at call time, from get_updated_guest_xml, on the
+    # source, with the migration (and so its destination) in migrate_data.
+    assert '_update_rbd_xml(xml_doc, migrate_data)' in inspect.getsource(
+        libvirt_migration.get_updated_guest_xml)
+    assert 'libvirt_migrate.get_updated_guest_xml(' in inspect.getsource(
+        libvirt_driver.LibvirtDriver._live_migration_operation)
+    from nova.compute import manager
+    source = inspect.getsource(manager.ComputeManager._do_live_migration)
+    assert source.index('migrate_data.migration = migration') < \
+        source.index('self.driver.live_migration(')
 
 
 def test_every_plugin_override_names_a_nova_method():
