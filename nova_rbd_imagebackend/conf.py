@@ -138,6 +138,27 @@ Possible values:
 * The name of Glance's rbd store pool (glance_store's ``rbd_store_pool``).
 * An empty string to skip the checks of Glance's pool.
 """),
+    cfg.StrOpt('evacuate_fencing',
+               default='required',
+               choices=[
+                   ('required', 'refuse the evacuation when fencing fails'),
+                   ('best-effort', 'log an error and evacuate anyway'),
+               ],
+               help="""
+What an evacuation does when the failed host's clients cannot be fenced.
+
+Before an evacuated instance starts on its existing disk, the destination
+blocklists every Ceph client that still watches the instance's images
+(the old host's QEMU, which may be frozen rather than dead). When that
+fails (the cluster does not answer, or the compute user's ``mon`` caps
+do not allow ``osd blocklist``), ``required`` fails the evacuation with
+the reason: a guest that wakes up on the old host could otherwise write
+to the disk the new guest uses. Fence by hand
+(``nova-rbd-imagebackend fence``) or power the old host off, and evacuate
+again. ``best-effort`` goes on after logging an error; librbd then
+breaks the old client's lock only after its watch times out (about
+30 s), and does not stop it writing before that.
+"""),
 ]
 
 

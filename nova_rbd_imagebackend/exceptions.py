@@ -79,3 +79,11 @@ class InvalidDisk(exception.InvalidDiskInfo):
 class InvalidRecord(exception.NovaException):
     msg_fmt = ('%(name)s holds %(value)s, which this plugin did not write; '
                'remove that entry and it is written again')
+
+
+class FencingFailed(exception.NovaException):
+    msg_fmt = ('Not evacuating instance %(instance)s: its previous host '
+               'could not be fenced (%(reason)s). Fence it with '
+               '"nova-rbd-imagebackend fence --instance %(instance)s" or '
+               'power that host off, then evacuate again; or set '
+               '[rbd_imagebackend] evacuate_fencing = best-effort')

@@ -11,6 +11,7 @@
 # under the License.
 """Blocklisting the clients that use an image (the means of fencing)."""
 
+import errno
 import json
 
 from nova_rbd_imagebackend.ceph.bindings import rbd
@@ -52,14 +53,40 @@ class BlocklistOps(object):
         return self.call('get own address',
                          lambda: self._connected().get_addrs())
 
-    def blocklist(self, addr):
-        """Cut one client (by its address) off from the cluster."""
-        self.call('blocklist', lambda: self._blocklist(addr), addr)
+    def blocklist(self, addr, expire=None):
+        """Cut one client (by its address) off from the cluster.
 
-    def _blocklist(self, addr):
-        ret, _out, err = self._connected().mon_command(json.dumps({
-            'prefix': 'osd blocklist', 'blocklistop': 'add', 'addr': addr}),
-            b'', timeout=int(self.op_timeout))
+        :param expire: seconds until the entry lapses (Ceph's default,
+            an hour, when None).
+        """
+        self.call('blocklist', lambda: self._blocklist(addr, expire), addr)
+
+    def blocklisted(self):
+        """Addresses of every client the cluster refuses, right now."""
+        def run():
+            ret, out, err = self._connected().mon_command(json.dumps({
+                'prefix': 'osd blocklist ls', 'format': 'json'}), b'',
+                timeout=int(self.op_timeout))
+            if ret:
+                raise exceptions.CephError(op='osd blocklist ls',
+                                           reason='%s (%d)' % (err, ret))
+            # Pacific prints the ranges as a second array: '[...][...]'.
+            entries, _end = json.JSONDecoder().raw_decode(
+                out.decode() or '[]')
+            return sorted(e['addr'] for e in entries)
+        return self.call('list blocklist', run)
+
+    def _blocklist(self, addr, expire=None):
+        cmd = {'prefix': 'osd blocklist', 'blocklistop': 'add',
+               'addr': addr}
+        if expire is not None:
+            cmd['expire'] = float(expire)
+        ret, _out, err = self._connected().mon_command(
+            json.dumps(cmd), b'', timeout=int(self.op_timeout))
+        if ret == -errno.EACCES:
+            raise exceptions.RbdPermissionDenied(
+                user=self.entity, op='blocklist', name=addr,
+                reason="needs mon 'profile rbd'")
         if ret:
             raise exceptions.CephError(op='blocklist %s' % addr,
                                        reason='%s (%d)' % (err, ret))

@@ -17,6 +17,7 @@ Glance's pool (direct snapshots and shelve), clone from it.  The scratch
 images are removed before the check returns.
 """
 
+import random
 import uuid
 
 from nova_rbd_imagebackend.checks import results
@@ -66,6 +67,29 @@ def caps(host):
                         scratch_pool, image),
                     'rbd rm %s/%s' % (scratch_pool, image)))
     return found
+
+
+def fencing(host):
+    """The user may blocklist, which evacuation's fencing needs.
+
+    Tried for real on an address of TEST-NET-1 (RFC 5737), which no
+    client has, for one second.
+    """
+    addr = '192.0.2.1:0/%d' % random.randint(1, 2 ** 31)
+    # Refused evacuations (required) fail the host; unfenced ones warn.
+    required = host.conf.rbd_imagebackend.evacuate_fencing == 'required'
+    verdict = results.fail if required else results.warn
+    fix = ('grant %s "mon \'profile rbd\'" (it allows "osd blocklist '
+           'add"); without it evacuations are refused, or with '
+           '[rbd_imagebackend] evacuate_fencing = best-effort run '
+           'unfenced' % host.entity)
+    try:
+        host.client.blocklist(addr, expire=1)
+    except exceptions.RbdPermissionDenied:
+        return verdict('fence (osd blocklist)', 'permission denied', fix)
+    except exceptions.CephError as exc:
+        return verdict('fence (osd blocklist)', exc.format_message(), fix)
+    return results.ok('fence (osd blocklist)', 'allowed')
 
 
 def _exists(client, pool):

@@ -13,9 +13,15 @@
 
     nova-rbd-imagebackend [--config-file nova.conf ...] doctor [--format json]
     nova-rbd-imagebackend [--config-file nova.conf ...] audit [--purge]
+    nova-rbd-imagebackend [--config-file nova.conf ...] fence \
+        (--instance UUID | --host IP)
+    nova-rbd-imagebackend [--config-file nova.conf ...] fence-status \
+        (--instance UUID | --host IP)
 
 doctor runs the same checks as the nova-rbd-compute launcher and prints
-every verdict; audit lists leftovers of failed or interrupted operations.
+every verdict; audit lists leftovers of failed or interrupted operations;
+fence cuts a failed host's Ceph clients off, and fence-status shows
+which still can write.
 """
 
 import argparse
@@ -25,6 +31,7 @@ import nova.conf
 
 from nova_rbd_imagebackend.cmd import audit
 from nova_rbd_imagebackend.cmd import doctor
+from nova_rbd_imagebackend.cmd import fence
 from nova_rbd_imagebackend import conf as plugin_conf
 
 CONF = nova.conf.CONF
@@ -40,6 +47,7 @@ def _parse(argv):
     commands = parser.add_subparsers(dest='command', required=True)
     doctor.add_parser(commands)
     audit.add_parser(commands)
+    fence.add_parsers(commands)
     return parser.parse_args(argv)
 
 

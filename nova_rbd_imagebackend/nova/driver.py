@@ -159,7 +159,10 @@ class RbdLibvirtDriver(libvirt_driver.LibvirtDriver):
         manager falls back to its default on NotImplementedError.
         """
         if evacuate and _rbd():
-            fencing.fence_instance(cluster.client(), cluster.pool(), instance)
+            fencing.fence_instance(
+                cluster.client(), cluster.pool(), instance,
+                required=CONF.rbd_imagebackend.evacuate_fencing ==
+                'required')
         raise NotImplementedError()
 
     def check_can_live_migrate_destination(
