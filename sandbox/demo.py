@@ -10,13 +10,14 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The main job on the embedded default: a throwaway Ceph cluster.
+"""The quick main job: a throwaway Ceph cluster, Nova in-process.
 
-Starts the cluster, runs Nova's control plane in-process with the plugin
-on two computes, and walks through what an operator cares about: booting
-servers from one image, the disk XML, a snapshot, a live migration, an
-evacuation and deletion, timing each step.  Everything it starts, it
-stops.
+``./run demo --quick``.  Starts the cluster, runs Nova's control plane
+in-process with the plugin on two computes (Nova's fake libvirt), and
+walks through booting servers from one image, the disk XML, a snapshot,
+a live migration, an evacuation and deletion, timing each step.
+Everything it starts, it stops.  ``./run demo`` does the same on a real
+cloud (sandbox/cloud/demo.py).
 
     python -m sandbox.demo [--servers N]
 """
@@ -26,12 +27,11 @@ from nova import monkey_patch  # noqa: I100
 monkey_patch.patch()
 
 import argparse  # noqa: E402
-import contextlib  # noqa: E402
 import logging  # noqa: E402
+import shutil  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 import unittest  # noqa: E402
 
 from lxml import etree  # noqa: E402
@@ -39,29 +39,9 @@ from lxml import etree  # noqa: E402
 from sandbox import ceph  # noqa: E402
 from sandbox import controlplane  # noqa: E402
 from sandbox import SandboxError  # noqa: E402
+from sandbox import steps as steps_mod  # noqa: E402
 
 MiB = 1024 ** 2
-
-
-class Steps(object):
-    """Print numbered, timed steps and keep them for the summary."""
-
-    def __init__(self):
-        self.rows = []
-
-    @contextlib.contextmanager
-    def step(self, title):
-        print('\n[%d] %s' % (len(self.rows) + 1, title))
-        started = time.monotonic()
-        yield
-        took = time.monotonic() - started
-        self.rows.append((title, took))
-        print('    done in %.2f s' % took)
-
-    def summary(self):
-        print('\nSummary')
-        for title, took in self.rows:
-            print('  %7.2f s  %s' % (took, title))
 
 
 class MainJob(controlplane.RbdNovaTestCase):
@@ -137,7 +117,7 @@ def main(argv=None):
     # cluster this run started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     logging.basicConfig(level=logging.WARNING)
-    steps = Steps()
+    steps = steps_mod.Steps()
     workdir = tempfile.mkdtemp(prefix='nova-rbd-demo-')
     with steps.step('Start a throwaway Ceph cluster'):
         try:
@@ -161,6 +141,7 @@ def main(argv=None):
     finally:
         with steps.step('Stop the cluster'):
             box.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
     steps.summary()
     for _case, trace in result.errors + result.failures:
         print(trace, file=sys.stderr)

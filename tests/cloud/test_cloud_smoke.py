@@ -18,36 +18,14 @@ guest must write and print its marker (seen in the console output Nova
 returns), its root disk must be ``vms/<uuid>_disk``, a clone of the
 Glance image's snapshot in ``images``; after a hard reboot the guest
 must find the marker its first boot wrote; and deleting the server must
-leave nothing of it in the pool.
+leave nothing of it in the pool.  A snapshot of a running guest is
+taken inside Ceph and registered in Glance; a server booted from it
+finds the first guest's marker.
 """
 
 import re
 
-import rados
-import rbd
-
-from tests.cloud import console
-
-WROTE = console.WROTE
-FOUND = 'GUEST: found marker: NOVA-RBD-MARKER id=%s boot=1'
-
-
-def _vms_images(cloud):
-    """{name: parent (pool, image, snapshot) or None} in pool vms."""
-    cluster = rados.Rados(conffile=cloud.ceph.conf_path, rados_id='admin')
-    cluster.connect(timeout=10)
-    try:
-        with cluster.open_ioctx('vms') as ioctx:
-            out = {}
-            for name in rbd.RBD().list(ioctx):
-                with rbd.Image(ioctx, name, read_only=True) as image:
-                    try:
-                        out[name] = tuple(image.parent_info())
-                    except rbd.ImageNotFound:
-                        out[name] = None
-            return out
-    finally:
-        cluster.shutdown()
+from sandbox.cloud import guests
 
 
 def test_boot_console_marker_pool_clone_delete(cloud):
@@ -61,18 +39,51 @@ def test_boot_console_marker_pool_clone_delete(cloud):
             wait=300)
         assert server.compute_host in {h['name'] for h in cloud.hosts}
 
-        marker_id, boot = console.match(conn, server, WROTE).groups()
+        marker_id, boot = guests.console_match(conn, server,
+                                               guests.WROTE).groups()
         assert boot == '1'
 
         disk = '%s_disk' % server.id
-        images = _vms_images(cloud)
+        images = guests.pool_images(cloud)
         assert images.get(disk) == ('images', cloud.image_id, 'snap'), \
             images
 
         conn.compute.reboot_server(server, 'HARD')
-        console.match(conn, server, FOUND % re.escape(marker_id))
+        guests.console_match(conn, server,
+                             guests.FOUND % (re.escape(marker_id), 1))
     finally:
-        conn.compute.delete_server(server)
-        conn.compute.wait_for_delete(server, interval=1, wait=180)
-    assert not [n for n in _vms_images(cloud) if n.startswith(server.id)]
+        guests.delete(conn, server)
+    assert not [n for n in guests.pool_images(cloud)
+                if n.startswith(server.id)]
     conn.close()
+
+
+def test_snapshot_in_ceph_and_boot_from_it(cloud):
+    conn = cloud.connection()
+    server = guests.boot_on(conn, cloud, 'compute1', name='snap-source')
+    clone = image = None
+    try:
+        marker_id = guests.console_match(conn, server, guests.WROTE,
+                                         last=True).group(1)
+        image = conn.compute.create_server_image(server, 'snap-of-guest',
+                                                 wait=True, timeout=300)
+        # Taken inside Ceph: the image is an RBD image of Glance's pool,
+        # and Glance's location points at it.
+        assert image.id in guests.pool_images(cloud, 'images')
+        location = conn.image.get_image(image).direct_url or ''
+        assert location.startswith('rbd://') and image.id in location
+        clone = guests.boot_on(conn, cloud, 'compute2', name='from-snap',
+                               image_id=image.id)
+        guests.console_match(conn, clone, guests.FOUND % (
+            re.escape(marker_id), r'\d+'))
+        assert guests.pool_images(cloud)['%s_disk' % clone.id][:2] == (
+            'images', image.id)
+    finally:
+        for each in (clone, server):
+            if each is not None:
+                guests.delete(conn, each)
+        if image is not None:
+            conn.image.delete_image(image, ignore_missing=True)
+    left = [n for n in guests.pool_images(cloud)
+            if n.startswith((server.id, clone.id if clone else '-'))]
+    assert not left, left
