@@ -43,12 +43,16 @@ def _extend(found, verdict):
     found.extend(verdict if isinstance(verdict, list) else [verdict])
 
 
-def run(conf, glance_pool=None, libvirt_connection=None):
-    """Return every check's Result; cluster checks need a connection."""
+def run(conf, glance_pool=None, libvirt_connection=None, extra=()):
+    """Return every check's Result; cluster checks need a connection.
+
+    :param extra: checks of higher layers (the Nova internals the glue
+        relies on), run after the checks of nova.conf alone.
+    """
     plugin_conf.register_opts(conf)
     host = host_module.Host(conf, glance_pool, libvirt_connection)
     found = []
-    for check in LOCAL:
+    for check in LOCAL[:1] + tuple(extra) + LOCAL[1:]:
         _extend(found, check(host))
     connected = cluster.connect(host)
     found.append(connected)
@@ -59,15 +63,21 @@ def run(conf, glance_pool=None, libvirt_connection=None):
     return found
 
 
-def failures(conf):
+def failures(conf, extra=()):
     """The detail of every failed check; [] when the host may start."""
-    return [r.detail for r in results.failures(run(conf))]
+    return [r.detail for r in results.failures(run(conf, extra=extra))]
 
 
-def check_or_raise(conf, libvirt_connection=None):
-    """Raise ActivationError naming the first failed check and its fix."""
-    failed = results.failures(run(conf,
-                                  libvirt_connection=libvirt_connection))
+def check_or_raise(conf, libvirt_connection=None, extra=()):
+    """Raise ActivationError naming the first failed check and its fix.
+
+    Warnings are logged.
+    """
+    found = run(conf, libvirt_connection=libvirt_connection, extra=extra)
+    for warning in (r for r in found if r.status == results.WARN):
+        LOG.warning('%s: %s%s', warning.check, warning.detail,
+                    ' (fix: %s)' % warning.fix if warning.fix else '')
+    failed = results.failures(found)
     if failed:
         first = failed[0]
         reason = first.detail

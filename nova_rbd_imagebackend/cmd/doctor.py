@@ -15,6 +15,7 @@ import json
 
 from nova_rbd_imagebackend.checks import results as check_results
 from nova_rbd_imagebackend.checks import suite
+from nova_rbd_imagebackend.nova import internals
 
 MARKS = {check_results.OK: 'ok  ', check_results.WARN: 'WARN',
          check_results.FAIL: 'FAIL'}
@@ -39,7 +40,8 @@ def _print_text(results):
 
 
 def run(conf, args):
-    results = suite.run(conf, args.images_pool)
+    results = suite.run(conf, args.images_pool,
+                        extra=(internals.verdict,))
     if args.format == 'json':
         print(json.dumps([r._asdict() for r in results], indent=1))
     else:

@@ -36,6 +36,7 @@ from nova_rbd_imagebackend.disks import instances
 from nova_rbd_imagebackend import exceptions
 from nova_rbd_imagebackend.nova import entry_point
 from nova_rbd_imagebackend.nova import imagebackend
+from nova_rbd_imagebackend.nova import internals
 from nova_rbd_imagebackend.nova import live_migration
 
 CONF = nova.conf.CONF
@@ -62,7 +63,8 @@ class RbdLibvirtDriver(libvirt_driver.LibvirtDriver):
             # After Nova's init_host: the libvirt secret is looked up on
             # the connection this service uses, which is open only now.
             suite.check_or_raise(
-                CONF, libvirt_connection=self._host.get_connection())
+                CONF, libvirt_connection=self._host.get_connection(),
+                extra=(internals.verdict,))
             live_migration.publish_identity()
 
     def _cleanup_rbd(self, instance):

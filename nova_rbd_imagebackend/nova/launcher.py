@@ -20,6 +20,7 @@ with one line on stderr and status 1 instead of starting.
 # eventlet) when imported; it must be imported before anything else.
 from nova.cmd import compute as nova_compute  # noqa: I100,I202
 
+import functools  # noqa: E402
 import sys  # noqa: E402
 
 from nova import config as nova_config  # noqa: E402
@@ -27,16 +28,20 @@ from nova import config as nova_config  # noqa: E402
 from nova_rbd_imagebackend.checks import suite  # noqa: E402
 from nova_rbd_imagebackend import exceptions  # noqa: E402
 from nova_rbd_imagebackend.nova import activation  # noqa: E402
+from nova_rbd_imagebackend.nova import internals  # noqa: E402
 
 PROG = 'nova-rbd-compute'
 
 
 def _parse_args_and_activate(parse_args):
+    # Wrapped, so the internals check sees Nova's own signature.
+    @functools.wraps(parse_args)
     def wrapper(argv, *args, **kwargs):
         parse_args(argv, *args, **kwargs)
         try:
             activation.activate(nova_compute.CONF)
-            suite.check_or_raise(nova_compute.CONF)
+            suite.check_or_raise(nova_compute.CONF,
+                                 extra=(internals.verdict,))
         except exceptions.ActivationError as exc:
             print('%s: refusing to start: %s' % (PROG, exc.format_message()),
                   file=sys.stderr)

@@ -78,9 +78,11 @@ def test_doctor_reports_the_launchers_own_checks(tmp_path, ceph_sandbox):
                                     ceph_sandbox.conf_path)
     rc, checks = doctor(conf)
     names = [c['check'] for c in checks]
-    assert names[:7] == ['nova version', 'images_type', 'images_rbd_pool',
-                         'rbd_user/secret', 'force_raw_images', 'ceph.conf',
-                         'keyring']
+    assert names[:8] == ['nova version', 'nova internals', 'images_type',
+                         'images_rbd_pool', 'rbd_user/secret',
+                         'force_raw_images', 'ceph.conf', 'keyring']
+    assert {'command qemu-img', 'command mkfs', 'fence (osd blocklist)'} \
+        <= set(names)
     assert rc == 0, [c for c in checks if c['status'] == 'fail']
 
 

@@ -22,6 +22,7 @@ import pytest
 from nova_rbd_imagebackend.ceph import cluster
 from nova_rbd_imagebackend.checks import config as config_checks
 from nova_rbd_imagebackend.checks import suite
+from nova_rbd_imagebackend.nova import internals
 
 LAUNCHER = os.path.join(os.path.dirname(sys.executable), 'nova-rbd-compute')
 SECRET = 'b5b5b5b5-0000-4000-8000-000000000001'
@@ -102,8 +103,27 @@ def test_good_setup_has_no_problem(nova_conf):
     assert suite.failures(nova_conf) == []
 
 
-def test_nova_outside_the_tested_range_is_refused(nova_conf, monkeypatch):
-    monkeypatch.setattr(config_checks, '_nova_version', lambda: '35.1.0')
-    found = suite.failures(nova_conf)
-    assert found == ['Nova 35.1.0 is outside the tested range '
+def test_nova_older_than_the_tested_range_is_refused(
+        nova_conf, monkeypatch):
+    monkeypatch.setattr(config_checks, '_nova_version', lambda: '33.1.0')
+    found = suite.failures(nova_conf, extra=(internals.verdict,))
+    assert found == ['Nova 33.1.0 is older than the tested range '
                      '[34.0.0, 35.0.0)']
+
+
+def test_a_newer_nova_runs_while_the_internals_are_unchanged(
+        nova_conf, monkeypatch):
+    monkeypatch.setattr(config_checks, '_nova_version', lambda: '35.1.0')
+    assert suite.failures(nova_conf, extra=(internals.verdict,)) == []
+    # ... and is refused, naming it, once one of them changed.
+    from nova.virt.libvirt import imagebackend
+
+    def cache(self, fetch_func, filename, size=None, *args, **kwargs):
+        pass  # a Nova 35 that renamed a parameter
+    monkeypatch.setattr(imagebackend.Image, 'cache', cache)
+    (found,) = suite.failures(nova_conf, extra=(internals.verdict,))
+    assert found == (
+        'Nova changed what the plugin relies on: nova.virt.libvirt.'
+        'imagebackend.Image.cache(self, fetch_func, filename, size, safe, '
+        'args, kwargs) is now (self, fetch_func, filename, size, args, '
+        'kwargs)')

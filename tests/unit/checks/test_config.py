@@ -101,7 +101,8 @@ def test_unset_ceph_conf_needs_the_default_file(conf, monkeypatch, tmp_path):
 
 @pytest.mark.parametrize('version,status', [
     ('34.0.0', results.OK), ('34.2.1', results.OK),
-    ('33.1.0', results.FAIL), ('35.0.0', results.FAIL)])
+    ('33.1.0', results.FAIL), ('35.0.0', results.WARN),
+    ('36.1.0', results.WARN)])
 def test_nova_version_range(conf, monkeypatch, version, status):
     monkeypatch.setattr(config, '_nova_version', lambda: version)
     assert verdict(config.nova_version, conf).status == status
