@@ -13,20 +13,25 @@
 
 Instance images are found through rbd's own directory object by key
 prefix, in time proportional to what matches rather than to the pool.
+A name is an image's only when that directory says so (directory.py):
+a rename cut short leaves id objects that open an image by another name.
 """
 
 from oslo_log import log as logging
 
 from nova_rbd_imagebackend.ceph.bindings import rados
 from nova_rbd_imagebackend.ceph.bindings import rbd
+from nova_rbd_imagebackend.ceph import directory
+from nova_rbd_imagebackend.ceph import writers
+from nova_rbd_imagebackend import exceptions
 
 LOG = logging.getLogger(__name__)
 
 # rbd's own directory object: omap keys "name_<image>" for every image in
 # the pool.  Reading keys by prefix finds one instance's images in time
 # proportional to what matches, not to the size of the pool.
-RBD_DIRECTORY = 'rbd_directory'
-_NAME_KEY = 'name_'
+RBD_DIRECTORY = directory.DIRECTORY
+_NAME_KEY = directory.NAME_KEY
 _OMAP_PAGE = 256
 
 
@@ -34,12 +39,19 @@ class ImageOps(object):
     """Mixed into CephClient: whole-image operations."""
 
     def exists(self, pool, name, snapshot=None):
+        """True if the pool lists an image ``name`` (with ``snapshot``).
+
+        Not merely if ``name`` opens: after a rename to ``name`` cut short,
+        it opens the image that the pool still lists under its old name.
+        """
         def run():
             try:
-                with self._open(pool, name, snapshot, read_only=True):
-                    return True
+                with self._open(pool, name, snapshot, read_only=True) as im:
+                    image_id = None if im.old_format() else im.id()
             except rbd.ImageNotFound:
                 return False
+            return image_id is None or image_id == directory.listed_id(
+                self._ioctx(pool), name)
         return self.call('check image', run, '%s/%s' % (pool, name))
 
     def size(self, pool, name):
@@ -63,14 +75,34 @@ class ImageOps(object):
                   undo=lambda: self._remove(pool, name))
 
     def grow(self, pool, name, size):
-        """Grow the image to ``size`` if smaller; return its former size."""
+        """Grow the image to ``size`` if smaller; return its former size.
+
+        A resize takes the image's exclusive lock, which a process killed
+        in the middle keeps until its watch times out (about 30 s).  So a
+        grow is recorded as this process's write (writers.py) before the
+        image is opened for it, and a grow that finds a writer of this
+        host dead cuts it off first instead of waiting for its lock.
+        """
+        current = self.size(pool, name)
+        if size <= current:
+            return current  # no lock taken, nothing recorded
+
         def run():
             with self._open(pool, name) as image:
-                current = image.size()
-                if size > current:
+                former = image.size()
+                if size > former:
                     image.resize(size)
-                return current
-        return self.call('grow', run, '%s/%s' % (pool, name))
+                return former
+        writers.take_over(self, pool, name, 'grow')
+        try:
+            current = self.call('grow', run, '%s/%s' % (pool, name))
+        except exceptions.CephTimeout:
+            raise  # the record stays: the cluster is not answering
+        except BaseException:
+            writers.done(self, pool, name)
+            raise
+        writers.done(self, pool, name)
+        return current
 
     def clone(self, src_pool, src_name, src_snap, dst_pool, dst_name):
         """Copy-on-write clone of src_pool/src_name@src_snap."""
@@ -115,6 +147,22 @@ class ImageOps(object):
                                                      dst),
                   '%s/%s' % (pool, src))
 
+    def drop_stray_id(self, pool, name):
+        """Free ``name`` of what a rename to it cut short left.
+
+        That is an id object ``rbd_id.<name>`` with no image listed under
+        ``name`` (directory.py); it would make the next rename or clone to
+        ``name`` fail as existing.  Returns True if there was one.
+        """
+        def run():
+            stray = directory.drop_stray_id(self._ioctx(pool), name)
+            if stray:
+                LOG.info('Removed the id object of %s/%s, left by a rename '
+                         'cut short (it named image id %s)', pool, name,
+                         stray)
+            return stray is not None
+        return self.call('remove stray id', run, '%s/%s' % (pool, name))
+
     def remove(self, pool, name):
         """Remove an image and all of its snapshots; False if absent."""
         return self.call('remove', lambda: self._remove(pool, name),
@@ -122,6 +170,12 @@ class ImageOps(object):
 
     def _remove(self, pool, name):
         ioctx = self._ioctx(pool)
+        if directory.drop_stray_id(ioctx, name):
+            # librbd would open the image through it and remove the image
+            # the directory lists under another name.
+            LOG.info('%s/%s was only the id object of a rename cut short; '
+                     'removed that, not the image it named', pool, name)
+            return False
         try:
             rbd.RBD().remove(ioctx, name)
             return True

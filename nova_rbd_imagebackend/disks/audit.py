@@ -137,3 +137,7 @@ def _remove(client, finding):
         client.trash_remove(pool, finding.ref, rest)
     else:
         client.remove(pool, rest)
+        if finding.kind == 'partial':
+            # A rename of it cut short may have left the disk's name an
+            # id object, which would fail the next creation of that disk.
+            client.drop_stray_id(pool, rest[:-len(names.PART_SUFFIX)])

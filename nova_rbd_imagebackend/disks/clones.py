@@ -70,10 +70,25 @@ def _clone_whole(client, loc, dst_pool, dst_name):
 
     librbd creates the child before it attaches the parent; a clone cut
     short in between would otherwise be an empty disk under the name Nova
-    reuses on its retry.
+    reuses on its retry.  Steps, and what a crash between any two leaves:
+
+    1. record this process as the writer of ``<name>.part`` (inflight);
+    2. remove a leftover ``<name>.part`` and what a rename of it cut
+       short left (taking over from a dead writer of this host);
+    3. clone into ``<name>.part``;
+    4. record this process as the writer of ``name`` too, rename, drop
+       both records.
+
+    Until the rename moves the pool's directory entry, the pool lists no
+    ``name`` (the id object a rename cut short leaves does not count:
+    ceph/directory.py), so Nova's retry clones again and step 2 replaces
+    the leftovers; the audit removes a ``.part`` nobody retries.  Once
+    it has, ``name`` is whole.  Nova then grows it to the flavor's size,
+    and that grow is recorded too (ceph/writers.py): the retry of a grow
+    killed half-way takes the dead process's lock over at once.
     """
     part = dst_name + names.PART_SUFFIX
     inflight.claim_part(client, dst_pool, part, 'clone')
     with inflight.recorded(client, dst_pool, part):
         client.clone(loc.pool, loc.image, loc.snapshot, dst_pool, part)
-        client.rename(dst_pool, part, dst_name)
+        inflight.publish(client, dst_pool, part, dst_name, 'clone')

@@ -35,14 +35,18 @@ def import_file(client, pool, path, name):
     Steps, and what a crash between any two leaves:
 
     1. record this process as the writer of ``<name>.part`` (inflight);
-    2. remove a leftover ``<name>.part`` (taking over from a dead writer
-       of this host), create it afresh;
+    2. remove a leftover ``<name>.part`` and what a rename of it cut
+       short left (taking over from a dead writer of this host), create
+       it afresh;
     3. copy the data;
-    4. rename it to ``name``; drop the record.
+    4. record this process as the writer of ``name`` too, rename it to
+       ``name``; drop both records.
 
-    Before 4, ``name`` does not exist, so Nova's retry imports again and
-    step 2 replaces the ``.part``; the audit removes one nobody retries.
-    After 4, ``name`` is whole and the retry reuses it.  A stale record
+    Until the rename moves the pool's directory entry, the pool lists no
+    ``name`` (a rename cut short leaves only an id object by that name),
+    so Nova's retry imports again and step 2 replaces the ``.part``; the
+    audit removes one nobody retries.  Once it has, ``name`` is whole
+    and the retry reuses it.  A stale record
     is harmless: the next claim of the name replaces it.
     """
     part = name + names.PART_SUFFIX
@@ -56,7 +60,7 @@ def import_file(client, pool, path, name):
         written = client.import_sparse(
             path, pool, part, staging.data_extents(path), report)
         try:
-            client.rename(pool, part, name)
+            inflight.publish(client, pool, part, name, 'import')
         except Exception:
             undo.remove_quietly(client, pool, part, 'a failed rename')
             raise

@@ -9,62 +9,35 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Who writes or removes an image, recorded so no leftover is ambiguous.
+"""Claims on the images a disk operation writes, so no leftover is ambiguous.
 
 Before an operation creates, writes or removes an image, it records in
-the pool (an omap entry of the object ``nova_rbd_imagebackend.writers``,
-keyed by image name) the operation, the host, the process (pid and its
-start time) and the process's cluster address; the record goes when the
-operation ends.  Written before the image is opened, the record exists
-whenever a watch of that process can.  A retry that finds the image
-still held can then prove on the same host that the writer is dead (no
-process with that pid and start time) and cut that writer off, instead
-of waiting about 30 s for its watch to time out.  A writer on another
-host, or still alive, is never touched: that is not provable from here.
+the pool who does it: the operation, the host, the process and its
+cluster address (ceph/writers.py holds these records and the proof that
+a writer is dead).  A retry that finds the image still held by a writer
+of this host that no longer exists cuts that writer off instead of
+waiting about 30 s for its watch to time out.
+
+A disk is built under ``<name>.part`` and renamed once whole
+(``publish``); ``claim_part`` clears what an interrupted build left: the
+``.part`` image, and the id object a rename cut short leaves under the
+final name (ceph/directory.py).
 """
 
 import contextlib
-import json
-import os
-import socket
-import time
 
-from oslo_log import log as logging
-
+from nova_rbd_imagebackend.ceph import writers
+from nova_rbd_imagebackend.disks import names
 from nova_rbd_imagebackend import exceptions
 
-LOG = logging.getLogger(__name__)
-RECORDS = 'nova_rbd_imagebackend.writers'
-_RELEASE_WAIT = 5
+RECORDS = writers.RECORDS
 
-
-def _process_start(pid):
-    """The start time of ``pid`` in clock ticks since boot, or None."""
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            stat = f.read()
-    except OSError:
-        return None
-    # Fields after the command name, which may hold spaces.
-    return stat.rsplit(')', 1)[1].split()[19]
-
-
-def mark(client, pool, name, operation):
-    """Record this process as the writer of ``pool/name``."""
-    pid = os.getpid()
-    client.set_record(pool, RECORDS, name, json.dumps({
-        'op': operation, 'host': socket.gethostname(), 'pid': pid,
-        'pid_start': _process_start(pid), 'addr': client.own_address(),
-        'since': int(time.time())}))
-
-
-def done(client, pool, name):
-    """Drop the record of ``pool/name``; a failure only leaves it stale."""
-    try:
-        client.remove_record(pool, RECORDS, name)
-    except exceptions.CephError as exc:
-        LOG.debug('Could not drop the writer record of %s/%s: %s', pool,
-                  name, exc)
+# The records themselves (see ceph/writers.py).
+mark = writers.mark
+done = writers.done
+writer = writers.writer
+dead_here = writers.dead_here
+break_dead_writer = writers.break_dead_writer
 
 
 @contextlib.contextmanager
@@ -84,44 +57,6 @@ def recorded(client, pool, name):
     done(client, pool, name)
 
 
-def writer(client, pool, name):
-    """The recorded writer of ``pool/name``, or None."""
-    try:
-        return json.loads(client.get_record(pool, RECORDS, name) or 'null')
-    except ValueError:
-        return None
-
-
-def dead_here(record):
-    """True when ``record`` names a process of this host that is gone."""
-    return bool(record and record.get('host') == socket.gethostname() and
-                _process_start(record.get('pid', 0)) !=
-                record.get('pid_start'))
-
-
-def break_dead_writer(client, pool, name, record):
-    """Cut off ``record``'s writer of ``pool/name`` if provably dead.
-
-    Returns True when its hold is gone (the image can be replaced now).
-    """
-    if not dead_here(record):
-        return False
-    # Cut off even when no watch shows: an image cut short in removal
-    # cannot be opened by name, yet its dead holder may still hold its
-    # lock.  Blocklisting a dead process's address harms nobody.
-    if record['addr'] != client.own_address():
-        client.blocklist(record['addr'])
-        LOG.warning('The %s of %s/%s by process %s, which no longer exists, '
-                    'left it held: blocklisted its client %s to take over',
-                    record['op'], pool, name, record['pid'], record['addr'])
-    give_up = time.monotonic() + _RELEASE_WAIT
-    while record['addr'] in client.watchers(pool, name):
-        if time.monotonic() > give_up:
-            return False
-        time.sleep(0.1)
-    return True
-
-
 def claim(client, pool, name, operation):
     """Record this process as the writer of ``pool/name``.
 
@@ -129,16 +64,18 @@ def claim(client, pool, name, operation):
     neither its watch nor its exclusive lock makes us wait.  Returns the
     previous record.  Call ``done`` when the operation ends.
     """
-    previous = writer(client, pool, name)
-    if dead_here(previous):
-        break_dead_writer(client, pool, name, previous)
-    # The record goes before any watch of ours can exist.
-    mark(client, pool, name, operation)
-    return previous
+    return writers.take_over(client, pool, name, operation)
 
 
 def claim_part(client, pool, part, operation):
-    """Claim ``part`` and remove what an interrupted run left under it."""
+    """Claim ``part`` and remove what an interrupted run left under it.
+
+    That is the ``.part`` image, and a rename of it to the disk's name
+    cut short: librbd writes the new name's id object before it renames
+    the directory entry, so such a rename leaves the disk's name opening
+    the ``.part`` image (which is removed here), then naming nothing, and
+    the next rename to it would fail as existing.
+    """
     previous = claim(client, pool, part, operation)
     try:
         client.remove(pool, part)
@@ -146,9 +83,25 @@ def claim_part(client, pool, part, operation):
         if not break_dead_writer(client, pool, part, previous):
             raise
         client.remove(pool, part)
+    if part.endswith(names.PART_SUFFIX):
+        client.drop_stray_id(pool, part[:-len(names.PART_SUFFIX)])
 
 
 def create_part(client, pool, part, size, operation):
     """Create the ``.part`` image afresh, recorded as ours."""
     claim_part(client, pool, part, operation)
     client.create(pool, part, size)
+
+
+def publish(client, pool, part, name, operation):
+    """Rename the whole ``part`` to ``name``, recorded under ``name`` too.
+
+    The rename opens the image: killed in the middle, this process leaves
+    its watch on the image under whichever name the rename got to.  With
+    a record under both names, the retry proves it dead either way: a new
+    claim of ``part``, or the grow of ``name`` that follows a creation.
+    Call it while the record of ``part`` is held (``recorded``).
+    """
+    mark(client, pool, name, operation)
+    with recorded(client, pool, name):
+        client.rename(pool, part, name)

@@ -62,5 +62,5 @@ def create(client, pool, name, size):
     inflight.create_part(client, pool, part, size, 'swap creation')
     with inflight.recorded(client, pool, part):
         client.write(pool, part, first_page, 0)
-        client.rename(pool, part, name)
+        inflight.publish(client, pool, part, name, 'swap creation')
     LOG.debug('Created swap disk %s/%s (%d bytes)', pool, name, size)
