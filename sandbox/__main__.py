@@ -13,6 +13,8 @@
 """Command line for the throwaway Ceph cluster.
 
     python -m sandbox start  [--dir D] [--objectstore bluestore]
+                             [--mons 1|3|5] [--osds N] [--msgr v1|v2|both]
+                             [--ipv6]
     python -m sandbox status [--dir D] [--json]
     python -m sandbox env    [--dir D]
     python -m sandbox stop   [--dir D]
@@ -35,13 +37,23 @@ DEFAULT_DIR = '/tmp/nova-rbd-ceph-sandbox'
 def _print_status(status):
     print('cluster   %s' % status['fsid'])
     print('conf      %s' % status['conf'])
+    shape = status.get('shape', {})
+    if shape:
+        print('shape     %d mon, %d osd, msgr %s, %s' % (
+            shape['mons'], shape['osds'], shape['msgr'],
+            'IPv6' if shape['ipv6'] else 'IPv4'))
+    mons = status.get('mons', {})
     for name, alive in sorted(status['daemons'].items()):
-        print('%-9s %s' % (name, 'running' if alive else 'NOT RUNNING'))
+        addrs = mons.get(name[4:], '') if name.startswith('mon.') else ''
+        print(('%-9s %-11s %s' % (
+            name, 'running' if alive else 'NOT RUNNING', addrs)).rstrip())
     if 'health' in status:
         print('health    %s' % status['health']['status'])
         print('pools     %s' % ', '.join(status['pools']))
         print('pgs       %s' % ', '.join(
             '%d %s' % (n, state) for state, n in status['pgs'].items()))
+        print('quorum    %s' % ', '.join(status['quorum']))
+        print('osds up   %s' % (', '.join(status['osds_up']) or 'none'))
 
 
 def main(argv=None):
@@ -64,6 +76,19 @@ def main(argv=None):
                              'sparse file in --dir (start only)')
     parser.add_argument('--osd-gib', type=int, default=2,
                         help='OSD capacity in GiB (start only)')
+    parser.add_argument('--mons', type=int, choices=(1, 3, 5), default=1,
+                        help='monitors, each on ports of its own (start '
+                             'only)')
+    parser.add_argument('--osds', type=int, default=1,
+                        help='OSDs; pools keep min(3, OSDs) copies (start '
+                             'only)')
+    parser.add_argument('--msgr', choices=('v1', 'v2', 'both'),
+                        default='v1',
+                        help='messenger protocols the daemons speak (start '
+                             'only)')
+    parser.add_argument('--ipv6', action='store_true',
+                        help='bind every daemon to ::1 instead of '
+                             '127.0.0.1 (start only)')
     parser.add_argument('--json', action='store_true',
                         help='machine-readable status')
     args = parser.parse_args(argv)
@@ -72,7 +97,8 @@ def main(argv=None):
             started = time.time()
             box = ceph.CephSandbox.start(
                 args.dir, objectstore=args.objectstore,
-                osd_bytes=args.osd_gib * 1024 ** 3,
+                osd_bytes=args.osd_gib * 1024 ** 3, mons=args.mons,
+                osds=args.osds, msgr=args.msgr, ipv6=args.ipv6,
                 log=lambda m: print('  %5.1fs  %s' % (time.time() - started,
                                                       m)))
             print('Ceph sandbox ready in %.1f s (PGs active+clean)'

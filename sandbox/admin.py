@@ -87,8 +87,8 @@ class AdminClient(object):
         return {s['state_name']: s['count']
                 for s in status['pgmap'].get('pgs_by_state', [])}
 
-    def wait_clean(self, deadline, check=None, interval=0.2):
-        """Wait until an OSD is up and every PG is active+clean."""
+    def wait_clean(self, deadline, check=None, interval=0.2, osds=1):
+        """Wait until ``osds`` OSDs are up and every PG is active+clean."""
         while True:
             status = self.json({'prefix': 'status'})
             pgmap = status['pgmap']
@@ -96,7 +96,7 @@ class AdminClient(object):
                       for s in pgmap.get('pgs_by_state', [])}
             total = pgmap.get('num_pgs', 0)
             osds_up = status['osdmap'].get('num_up_osds', 0)
-            if (osds_up and total and
+            if (osds_up >= osds and total and
                     states.get('active+clean', 0) == total and
                     status.get('mgrmap', {}).get('available', True)):
                 return

@@ -151,3 +151,41 @@ def test_stop_leaves_no_daemon_and_no_folder(tmp_path, ceph_sandbox):
 def test_start_refuses_a_folder_in_use(ceph_sandbox):
     with pytest.raises(ceph.SandboxError, match='not empty'):
         ceph.CephSandbox.start(ceph_sandbox.directory)
+
+
+def test_a_larger_shape_on_ipv6_with_both_protocols(tmp_path, ceph_sandbox):
+    box = ceph.CephSandbox.start(str(tmp_path / 'shape'), mons=3, osds=2,
+                                 msgr='both', ipv6=True, osd_bytes=256 * MiB)
+    try:
+        status = box.status()
+        assert status['health']['status'] == 'HEALTH_OK'
+        assert sorted(status['daemons']) == [
+            'mgr.x', 'mon.a', 'mon.b', 'mon.c', 'osd.0', 'osd.1']
+        assert all(status['daemons'].values())
+        assert sorted(status['quorum']) == ['a', 'b', 'c']
+        assert status['osds_up'] == ['osd.0', 'osd.1']
+        with box.admin() as admin:
+            mons = admin.json({'prefix': 'mon dump'})['mons']
+            osds = admin.json({'prefix': 'osd dump'})
+        for mon in mons:
+            vec = mon['public_addrs']['addrvec']
+            assert sorted(a['type'] for a in vec) == ['v1', 'v2']
+            assert all(a['addr'].startswith('[::1]:') for a in vec), vec
+        ports = {a['addr'] for m in mons for a in m['public_addrs']['addrvec']}
+        assert len(ports) == 6
+        for osd in osds['osds']:
+            for kind in ('public_addrs', 'cluster_addrs'):
+                vec = osd[kind]['addrvec']
+                assert all(a['addr'].startswith('[::1]:') for a in vec), vec
+        for pool in osds['pools']:
+            assert (pool['size'], pool['min_size']) == (2, 1)
+        assert sorted(box.mon_addrs) == sorted(
+            ('::1', int(a['addr'].rsplit(':', 1)[1]))
+            for m in mons for a in m['public_addrs']['addrvec']
+            if a['type'] == 'v1')
+        pids = box.pids
+    finally:
+        box.stop()
+    for name, pid in pids.items():
+        assert not procs.is_ours(pid, box.conf_path), name
+    assert all(ceph_sandbox.status()['daemons'].values())
