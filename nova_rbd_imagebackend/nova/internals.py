@@ -20,6 +20,7 @@ changed, and is refused, naming what changed, when something did.
 """
 
 import inspect
+from unittest import mock
 
 from nova import config as nova_config
 from nova.virt import driver as virt_driver
@@ -119,6 +120,11 @@ def changed():
         func = getattr(owner, name, None)
         if func is None:
             found.append('%s is gone' % _where(owner, name))
+            continue
+        if isinstance(func, mock.NonCallableMock):
+            # A test harness replaced it (Nova's own fixtures patch the
+            # connection and the driver loader); there is nothing of
+            # Nova's to compare, and the pin test covers the real one.
             continue
         actual = params(func)
         if actual != expected:
