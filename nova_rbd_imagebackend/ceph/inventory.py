@@ -74,6 +74,24 @@ class InventoryOps(object):
             return value.decode() if value is not None else None
         return self.call('read record', run, '%s/%s' % (pool, obj))
 
+    def all_records(self, pool, obj):
+        """Every key and value of object ``obj``'s omap, as a dict."""
+        def run():
+            ioctx, found, start = self._ioctx(pool), {}, ''
+            while True:
+                with rados.ReadOpCtx() as op:
+                    vals, _ret = ioctx.get_omap_vals(op, start, '', 256)
+                    try:
+                        ioctx.operate_read_op(op, obj)
+                    except rados.ObjectNotFound:
+                        return found
+                    page = [(k, v.decode()) for k, v in vals]
+                found.update(page)
+                if len(page) < 256:
+                    return found
+                start = page[-1][0]
+        return self.call('read records', run, '%s/%s' % (pool, obj))
+
     def set_record(self, pool, obj, key, value):
         """Set ``key`` in object ``obj``'s omap (the object is created)."""
         def run():

@@ -53,13 +53,18 @@ def _process_start(pid):
     return stat.rsplit(')', 1)[1].split()[19]
 
 
+def identity(client):
+    """This process as a record names it: host, pid, address, time."""
+    pid = os.getpid()
+    return {'host': socket.gethostname(), 'pid': pid,
+            'pid_start': _process_start(pid), 'addr': client.own_address(),
+            'since': int(time.time())}
+
+
 def mark(client, pool, name, operation):
     """Record this process as the writer of ``pool/name``."""
-    pid = os.getpid()
-    client.set_record(pool, RECORDS, name, json.dumps({
-        'op': operation, 'host': socket.gethostname(), 'pid': pid,
-        'pid_start': _process_start(pid), 'addr': client.own_address(),
-        'since': int(time.time())}))
+    client.set_record(pool, RECORDS, name, json.dumps(
+        dict(identity(client), op=operation)))
 
 
 def done(client, pool, name):

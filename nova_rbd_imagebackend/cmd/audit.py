@@ -16,6 +16,8 @@ import sys
 
 from nova_rbd_imagebackend.ceph import cluster
 from nova_rbd_imagebackend.disks import audit
+from nova_rbd_imagebackend.nova import glance
+from nova_rbd_imagebackend.nova import instance_records
 
 
 def add_parser(commands):
@@ -48,8 +50,18 @@ def _confirmed(count, args):
 def run(conf, args):
     older_than = (conf.rbd_imagebackend.leftover_grace_seconds
                   if args.older_than is None else args.older_than)
-    findings = audit.find(cluster.client(), conf.libvirt.images_rbd_pool,
-                          conf.instances_path, older_than)
+    context = glance.service_context()
+    nova_asked = instance_records.through_conductor(conf)
+    findings = audit.find(
+        cluster.client(), conf.libvirt.images_rbd_pool, conf.instances_path,
+        older_than, glance_status=lambda image_id: glance.image_status(
+            context, image_id),
+        deleted_instances=(lambda uuids: instance_records.deleted(
+            instance_records.admin_context(), uuids)) if nova_asked
+        else None)
+    if not nova_asked:
+        print('Nova was not asked (nova.conf sets no transport_url): disks '
+              'of deleted instances are not looked for', file=sys.stderr)
     outcomes = {}
     if args.format == 'text':
         for f in findings:

@@ -23,18 +23,30 @@ and it is older than a grace period that no running operation lasts:
   purged only when nothing reads from it any more;
 * ``snapshot``: a direct-snapshot snapshot (32 hex digits) still on an
   instance disk; reported, never removed by the periodic task;
-* ``staging``: a staging folder under this host's instances path.
+* ``staging``: a staging folder under this host's instances path;
+* ``snapshot-run``: a direct snapshot whose process died or gave up
+  (disks/snapshot_runs.py).  Glance, asked through ``glance_status``,
+  tells what is left: the image is registered (the disk's snapshot and
+  the record go) or never will be (its clone in Glance's pool goes too).
+  Without an answer from Glance it is reported and kept;
+* ``deleted-instance``: the disks of an instance Nova has deleted (asked
+  through ``deleted_instances``), for example one deleted while its host
+  was down.  A disk still open by a guest is kept.
 """
 
 import collections
+import json
 import os
 import re
 import shutil
 import time
+import types
 
 from oslo_log import log as logging
 
+from nova_rbd_imagebackend.disks import instances
 from nova_rbd_imagebackend.disks import names
+from nova_rbd_imagebackend.disks import snapshot_runs
 from nova_rbd_imagebackend.disks import staging
 from nova_rbd_imagebackend import exceptions
 
@@ -43,22 +55,44 @@ LOG = logging.getLogger(__name__)
 # ref: what removing it needs beyond ``where`` (a trash entry's id).
 Finding = collections.namedtuple('Finding', 'kind where detail age ref')
 # What the compute service's periodic task may remove on its own.
-SAFE_KINDS = ('partial', 'scratch', 'trash', 'staging')
+SAFE_KINDS = ('partial', 'scratch', 'trash', 'staging', 'snapshot-run',
+              'deleted-instance')
+# Glance statuses of an image that will never be given data by the run
+# that recorded it: its clone is nobody's.  'gone' is Glance's 404.
+NEVER_REGISTERED = ('gone', 'queued', 'killed', 'deleted', 'pending_delete')
+REGISTERED = ('active', 'deactivated')
 _INSTANCE_DISK = re.compile(r'^[0-9a-f-]{36}_disk')
 _DIRECT_SNAPSHOT = re.compile(r'^[0-9a-f]{32}$')
 
 
-def find(client, pool, instances_path, older_than, now=None):
-    """Every provable leftover older than ``older_than`` seconds."""
+class Kept(Exception):
+    """A finding that is not provably a leftover yet."""
+
+
+def find(client, pool, instances_path, older_than, now=None,
+         glance_status=None, deleted_instances=None):
+    """Every provable leftover older than ``older_than`` seconds.
+
+    :param glance_status: image id -> Glance's status of it, 'gone' when
+        Glance has none, None when Glance could not be asked.
+    :param deleted_instances: instance uuids -> {uuid: time of deletion}
+        for those Nova has deleted; None when Nova could not be asked.
+    """
     now = time.time() if now is None else now
-    found = []
+    found = _snapshot_runs(client, pool, older_than, now, glance_status)
+    in_flight = snapshot_runs.recorded_snaps(client, pool)
+    disks_of, held = collections.defaultdict(list), set()
     for name in client.list_prefix(pool, ''):
         kind = _image_kind(name)
         if kind is None:
             continue
+        if kind == 'disk':
+            disks_of[name[:36]].append(name)
         facts = client.image_facts(pool, name)
         if facts is None:
             continue  # removed meanwhile
+        if kind == 'disk' and facts['watchers']:
+            held.add(name[:36])
         if kind in ('partial', 'scratch'):
             age = now - facts['created']
             if not facts['watchers'] and age >= older_than:
@@ -67,7 +101,8 @@ def find(client, pool, instances_path, older_than, now=None):
             continue
         for snap in facts['snaps']:
             age = now - snap['created']
-            if _DIRECT_SNAPSHOT.match(snap['name']) and age >= older_than:
+            if _DIRECT_SNAPSHOT.match(snap['name']) and age >= older_than \
+                    and (name, snap['name']) not in in_flight:
                 found.append(Finding(
                     'snapshot', '%s/%s@%s' % (pool, name, snap['name']),
                     'protected' if snap['protected'] else 'unprotected',
@@ -79,6 +114,41 @@ def find(client, pool, instances_path, older_than, now=None):
                                  'in the RBD trash (source %s)'
                                  % entry['source'], age, entry['id']))
     found += _staging_folders(instances_path, older_than, now)
+    found += _deleted_instances(pool, disks_of, held, older_than, now,
+                                deleted_instances)
+    return found
+
+
+def _deleted_instances(pool, disks_of, held, older_than, now,
+                       deleted_instances):
+    if not disks_of or deleted_instances is None:
+        return []
+    deleted = deleted_instances(sorted(disks_of)) or {}
+    return [Finding('deleted-instance', '%s/%s' % (pool, uuid),
+                    'deleted in Nova; disks %s%s' % (
+                        ', '.join(sorted(disks_of[uuid])),
+                        '; open by a client' if uuid in held else ''),
+                    now - when, json.dumps({'uuid': uuid,
+                                            'held': uuid in held}))
+            for uuid, when in sorted(deleted.items())
+            if uuid in disks_of and now - when >= older_than]
+
+
+def _snapshot_runs(client, pool, older_than, now, glance_status):
+    found = []
+    for image_id, run in snapshot_runs.unfinished(client, pool).items():
+        age = now - run.get('since', 0)
+        if age < older_than:
+            continue
+        status = glance_status(image_id) if glance_status else None
+        found.append(Finding(
+            'snapshot-run', '%s/%s' % (run['glance_pool'], image_id),
+            'direct snapshot of %s/%s@%s by process %s on %s, %s; Glance: '
+            '%s' % (pool, run['disk'], run['snap'], run['pid'], run['host'],
+                    'abandoned' if run.get('abandoned') else 'gone',
+                    status or 'not asked'),
+            age, json.dumps({'pool': pool, 'disk': run['disk'],
+                             'snap': run['snap'], 'glance': status})))
     return found
 
 
@@ -116,6 +186,9 @@ def purge(client, findings):
         except exceptions.RbdBusy as exc:
             outcomes.append((finding, 'kept: %s' % exc.format_message()))
             continue
+        except Kept as exc:
+            outcomes.append((finding, 'kept: %s' % exc))
+            continue
         except (exceptions.CephError, OSError) as exc:
             outcomes.append((finding, 'failed: %s' % exc))
             continue
@@ -130,7 +203,17 @@ def _remove(client, finding):
         shutil.rmtree(finding.where)
         return
     pool, _sep, rest = finding.where.partition('/')
-    if finding.kind == 'snapshot':
+    if finding.kind == 'deleted-instance':
+        ref = json.loads(finding.ref)
+        if ref['held']:
+            # A guest of the deleted instance still runs somewhere: Nova
+            # removes it first (running_deleted_instance_action).
+            raise Kept('a client still has a disk open')
+        instances.remove_instance_disks(
+            client, pool, types.SimpleNamespace(uuid=ref['uuid']))
+    elif finding.kind == 'snapshot-run':
+        _finish_snapshot_run(client, pool, rest, json.loads(finding.ref))
+    elif finding.kind == 'snapshot':
         name, _sep, snap = rest.partition('@')
         client.remove_snap(pool, name, snap, force=True)
     elif finding.kind == 'trash':
@@ -141,3 +224,19 @@ def _remove(client, finding):
             # A rename of it cut short may have left the disk's name an
             # id object, which would fail the next creation of that disk.
             client.drop_stray_id(pool, rest[:-len(names.PART_SUFFIX)])
+
+
+def _finish_snapshot_run(client, glance_pool, image_id, run):
+    """Finish a killed direct snapshot as Glance's answer allows."""
+    status = run['glance']
+    if status not in REGISTERED + NEVER_REGISTERED:
+        raise Kept('Glance says %s; only registered or never-registered '
+                   'images are provable' % (status or 'nothing'))
+    if status in NEVER_REGISTERED:
+        client.remove(glance_pool, image_id)
+    try:
+        client.remove_snap(run['pool'], run['disk'], run['snap'],
+                           force=True)
+    except exceptions.RbdNotFound:
+        pass  # the instance's disk is gone, and its snapshot with it
+    snapshot_runs.finished(client, run['pool'], image_id)

@@ -26,6 +26,7 @@ from oslo_log import log as logging
 from oslo_utils import excutils
 
 from nova_rbd_imagebackend.disks import locations
+from nova_rbd_imagebackend.disks import snapshot_runs
 from nova_rbd_imagebackend.disks import undo
 from nova_rbd_imagebackend import exceptions
 
@@ -66,6 +67,26 @@ def direct_snapshot(image, snapshot_name, image_format, image_id,
     :param image: the instance disk (its ``client``, ``pool``,
         ``rbd_name`` and ``spec``).
     :param base_image_locations: see parent_pool.
+
+    The steps, and what a crash between two of them leaves:
+
+    1. record the run (disks/snapshot_runs.py) in the disk's pool;
+    2. snapshot the disk (``snapshot_name``: 32 hex digits, Nova's);
+    3. clone that snapshot to ``<Glance's pool>/<image id>``;
+    4. give the clone its ``snap`` and flatten it (or let the Ceph
+       manager flatten it);
+    5. remove the disk's snapshot;
+    6. Nova registers the location in Glance, then the driver drops the
+       record (``finished``).
+
+    Killed anywhere after 1, the record names a process that is gone.
+    Glance is the only witness of step 6, so the audit asks it: an active
+    image was registered, and only the disk's snapshot and the record
+    are left to remove; any other answer means nobody will register the
+    clone, and the clone, its snapshot and the disk's snapshot go.  A
+    failure that is not a crash removes what it made here (in reverse
+    order) and drops the record, or marks it abandoned when the removal
+    failed too.
     """
     if image_format not in (None, 'raw'):
         # Registering raw data under another disk_format makes the image
@@ -78,6 +99,26 @@ def direct_snapshot(image, snapshot_name, image_format, image_id,
     fsid = client.fsid()
     dst_pool = parent_pool(image, base_image_locations,
                            base_image_id, fsid)
+    snapshot_runs.begin(client, image.pool, image_id, image.rbd_name,
+                        snapshot_name, dst_pool)
+    try:
+        _build(client, image, snapshot_name, dst_pool, image_id)
+    except Exception:
+        with excutils.save_and_reraise_exception():
+            if undo.remove_quietly(client, dst_pool, image_id,
+                                   'a failed snapshot') and \
+                    _remove_snap_quietly(client, image.pool,
+                                         image.rbd_name, snapshot_name):
+                snapshot_runs.finished(client, image.pool, image_id)
+            else:
+                snapshot_runs.abandon(client, image.pool, image_id)
+    url = locations.format_url(fsid, dst_pool, image_id, GLANCE_SNAPSHOT)
+    LOG.info('Snapshot of %s is %s', image.spec, url)
+    return url
+
+
+def _build(client, image, snapshot_name, dst_pool, image_id):
+    """Steps 2 to 5 of direct_snapshot."""
     # With clone v2 the snapshot needs no protection, and the new image's
     # flatten runs in the Ceph manager after this returns; removing the
     # snapshot below then parks it in the trash namespace until the
@@ -86,47 +127,55 @@ def direct_snapshot(image, snapshot_name, image_format, image_id,
     background = client.clone_v2_allowed()
     client.create_snap(image.pool, image.rbd_name, snapshot_name,
                        protect=not background)
-    try:
-        client.clone(image.pool, image.rbd_name, snapshot_name, dst_pool,
-                     image_id)
-        try:
-            # Snapshot first: its creation would otherwise queue behind the
-            # manager's flatten (which holds the image's lock), and with
-            # deep-flatten that flatten detaches the snapshot too.
-            if background and client.snap_if_deep_flatten(
-                    dst_pool, image_id, GLANCE_SNAPSHOT):
-                if not client.request_flatten(dst_pool, image_id):
-                    client.flatten(dst_pool, image_id)
-            else:
-                client.flatten(dst_pool, image_id)
-                client.create_snap(dst_pool, image_id, GLANCE_SNAPSHOT,
-                                   protect=True)
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                undo.remove_quietly(client, dst_pool, image_id,
-                                    'a failed snapshot')
-    finally:
-        _remove_snap_quietly(client, image.pool, image.rbd_name,
-                             snapshot_name)
-    url = locations.format_url(fsid, dst_pool, image_id, GLANCE_SNAPSHOT)
-    LOG.info('Snapshot of %s is %s', image.spec, url)
-    return url
+    client.clone(image.pool, image.rbd_name, snapshot_name, dst_pool,
+                 image_id)
+    # Snapshot first: its creation would otherwise queue behind the
+    # manager's flatten (which holds the image's lock), and with
+    # deep-flatten that flatten detaches the snapshot too.
+    if background and client.snap_if_deep_flatten(
+            dst_pool, image_id, GLANCE_SNAPSHOT):
+        if not client.request_flatten(dst_pool, image_id):
+            client.flatten(dst_pool, image_id)
+    else:
+        client.flatten(dst_pool, image_id)
+        client.create_snap(dst_pool, image_id, GLANCE_SNAPSHOT,
+                           protect=True)
+    # Not worth failing a whole snapshot for: a snapshot left here is
+    # reported by the audit.
+    _remove_snap_quietly(client, image.pool, image.rbd_name, snapshot_name)
+
+
+def registered(client, pool, image_id):
+    """Step 6 done: Glance has the image; the run is over."""
+    snapshot_runs.finished(client, pool, image_id)
 
 
 def cleanup(client, location, also_destroy_volume=False,
-            ignore_errors=False):
-    """Remove a direct snapshot's snapshot and, optionally, its image."""
+            ignore_errors=False, pool=None):
+    """Remove a direct snapshot's snapshot and, optionally, its image.
+
+    Nova calls it when registering the image failed.  With ``pool`` (the
+    instance disks' pool) the run's record goes once the image is gone,
+    or is marked abandoned for the audit when it could not be removed.
+    """
     if not location:
         return
+    image_id = None
     try:
         loc = locations.parse_url(location['url'])
+        image_id = loc.image
         client.remove_snap(loc.pool, loc.image, loc.snapshot, force=True)
         if also_destroy_volume:
             client.remove(loc.pool, loc.image)
     except (exceptions.CephError, locations.BadLocation) as exc:
+        if pool and image_id:
+            snapshot_runs.abandon(client, pool, image_id)
         if not ignore_errors:
             raise
         LOG.warning('Could not clean up snapshot %s: %s', location, exc)
+        return
+    if pool and also_destroy_volume:
+        snapshot_runs.finished(client, pool, image_id)
 
 
 def extract(image, target, out_format, convert):
@@ -154,9 +203,13 @@ def _unlink(path):
 
 
 def _remove_snap_quietly(client, pool, name, snap):
+    """Remove a snapshot; never raise.  Returns True when it is gone."""
     try:
         client.remove_snap(pool, name, snap, force=True)
+    except exceptions.RbdNotFound:
+        return True
     except exceptions.CephError as exc:
-        LOG.error('Could not remove snapshot %s/%s@%s: %s; it keeps the '
-                  'disk from being deleted until removed by hand', pool,
-                  name, snap, exc)
+        LOG.error('Could not remove snapshot %s/%s@%s: %s; the audit '
+                  'removes it', pool, name, snap, exc)
+        return False
+    return True

@@ -23,9 +23,14 @@ LOG = logging.getLogger(__name__)
 
 
 def remove_quietly(client, pool, name, after):
-    """Remove ``pool/name``, left by a failed ``after``; never raise."""
+    """Remove ``pool/name``, left by a failed ``after``; never raise.
+
+    Returns True when it is gone.
+    """
     try:
         client.remove(pool, name)
     except exceptions.CephError as exc:
         LOG.error('Could not remove %s/%s after %s: %s; remove it by hand',
                   pool, name, after, exc)
+        return False
+    return True

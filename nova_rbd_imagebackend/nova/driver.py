@@ -33,9 +33,12 @@ from nova_rbd_imagebackend.checks import suite
 from nova_rbd_imagebackend.disks import audit
 from nova_rbd_imagebackend.disks import fencing
 from nova_rbd_imagebackend.disks import instances
+from nova_rbd_imagebackend.disks import snapshots
 from nova_rbd_imagebackend import exceptions
 from nova_rbd_imagebackend.nova import entry_point
+from nova_rbd_imagebackend.nova import glance
 from nova_rbd_imagebackend.nova import imagebackend
+from nova_rbd_imagebackend.nova import instance_records
 from nova_rbd_imagebackend.nova import internals
 from nova_rbd_imagebackend.nova import live_migration
 
@@ -108,10 +111,15 @@ class RbdLibvirtDriver(libvirt_driver.LibvirtDriver):
         if not _rbd():
             return
         client, pool = cluster.client(), cluster.pool()
+        ask = glance.service_context()
         try:
             found = [f for f in audit.find(
                 client, pool, CONF.instances_path,
-                CONF.rbd_imagebackend.leftover_grace_seconds)
+                CONF.rbd_imagebackend.leftover_grace_seconds,
+                glance_status=lambda image_id: glance.image_status(
+                    ask, image_id),
+                deleted_instances=lambda uuids: instance_records.deleted(
+                    context, uuids))
                 if f.kind in audit.SAFE_KINDS]
             outcomes = audit.purge(client, found)
         except exceptions.CephError as exc:
@@ -122,6 +130,13 @@ class RbdLibvirtDriver(libvirt_driver.LibvirtDriver):
                 if outcome != 'removed']
         if kept:
             LOG.info('Leftovers not removed yet: %s', kept)
+
+    def snapshot(self, context, instance, image_id, update_task_state):
+        super().snapshot(context, instance, image_id, update_task_state)
+        if _rbd():
+            # Glance has the location now: a direct snapshot's run is over
+            # (disks/snapshots.py explains the steps).
+            snapshots.registered(cluster.client(), cluster.pool(), image_id)
 
     def pre_live_migration(self, context, instance, block_device_info,
                            network_info, disk_info, migrate_data):

@@ -11,8 +11,10 @@
 # under the License.
 """Image records from Glance, through Nova's own Glance client."""
 
+from nova import context as nova_context
 from nova import exception
 from nova.image import glance
+from nova import service_auth
 from oslo_log import log as logging
 
 LOG = logging.getLogger(__name__)
@@ -32,3 +34,38 @@ def location_urls(context, image_id):
         LOG.debug('Cannot read image %s: %s', image_id, exc)
         return []
     return [loc.get('url') for loc in meta.get('locations') or []]
+
+
+def service_context():
+    """An admin context authenticated as Nova's ``[service_user]``.
+
+    Periodic tasks and commands have no user token; with
+    ``[service_user]`` unset the context carries none (enough for a
+    Glance that needs no authentication).
+    """
+    ctx = nova_context.get_admin_context()
+    ctx.user_auth_plugin = service_auth.get_service_auth_plugin(
+        'service_user')
+    return ctx
+
+
+def image_status(context, image_id):
+    """Glance's status of the image, 'gone' if Glance has no such image.
+
+    'registering' for a queued image that was given a location Glance is
+    still checking (its location import runs after the request returns).
+    None when Glance cannot be asked: nothing may be concluded then.
+    """
+    try:
+        meta = IMAGE_API.get(context, image_id, include_locations=True)
+    except exception.ImageNotFound:
+        return 'gone'
+    except Exception as exc:  # any client, auth or connection error
+        LOG.warning('Could not ask Glance about image %s: %s', image_id,
+                    exc)
+        return None
+    if meta['status'] == 'queued' and (
+            meta.get('locations') or
+            'os_glance_import_task' in meta.get('properties', {})):
+        return 'registering'
+    return meta['status']

@@ -278,7 +278,7 @@ class RbdImage(imagebackend.Image):
     def cleanup_direct_snapshot(self, location, also_destroy_volume=False,
                                 ignore_errors=False):
         snapshots.cleanup(self.client, location, also_destroy_volume,
-                          ignore_errors)
+                          ignore_errors, pool=self.pool)
 
 
 class Backend(imagebackend.Backend):

@@ -79,6 +79,8 @@ PINNED = [
      ['self', 'context', 'instance']),
     (libvirt_driver.LibvirtDriver, 'instance_on_disk',
      ['self', 'instance']),
+    (libvirt_driver.LibvirtDriver, 'snapshot',
+     ['self', 'context', 'instance', 'image_id', 'update_task_state']),
     (libvirt_driver.LibvirtDriver, 'check_can_live_migrate_destination',
      ['self', 'context', 'instance', 'src_compute_info',
       'dst_compute_info', 'block_migration', 'disk_over_commit']),

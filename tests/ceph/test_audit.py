@@ -18,12 +18,14 @@ use, someone else's image), and the real command has to tell them apart.
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
 import uuid
 
 import pytest
+import rados
 import rbd
 
 AUDIT = os.path.join(os.path.dirname(sys.executable), 'nova-rbd-imagebackend')
@@ -138,3 +140,55 @@ def test_purge_without_a_terminal_asks_for_yes(connect_as, nova_conf):
             assert 'leftover.part' in rbd.RBD().list(vms)
         finally:
             rbd.RBD().remove(vms, 'leftover.part')
+
+
+def test_a_killed_snapshot_is_reported_and_kept_while_glance_is_silent(
+        connect_as, nova_conf):
+    # Glance alone knows whether a killed direct snapshot's image was
+    # registered: with no Glance to ask, nothing of it may be removed.
+    admin = connect_as('admin')
+    vms, images = admin.open_ioctx('vms'), admin.open_ioctx('images')
+    disk, snap = str(uuid.uuid4()) + '_disk', uuid.uuid4().hex
+    image_id = str(uuid.uuid4())
+    rbd.RBD().create(vms, disk, 4 * MiB)
+    with rbd.Image(vms, disk) as image:
+        image.create_snap(snap)
+        image.protect_snap(snap)
+    rbd.RBD().clone(vms, disk, snap, images, image_id)
+    dead = _a_pid_that_is_gone()
+    record = {'op': 'direct snapshot', 'host': socket.gethostname(),
+              'pid': dead, 'pid_start': '1', 'addr': '127.0.0.1:0/1',
+              'since': int(time.time()) - 5, 'disk': disk, 'snap': snap,
+              'glance_pool': 'images'}
+    with rados.WriteOpCtx() as op:
+        vms.set_omap(op, (image_id,), (json.dumps(record).encode(),))
+        vms.operate_write_op(op, 'nova_rbd_imagebackend.snapshots')
+    try:
+        rc, found = audit(nova_conf)
+        assert rc == 1
+        run = found['images/%s' % image_id]
+        assert run['kind'] == 'snapshot-run'
+        assert run['detail'].endswith('Glance: not asked')
+        # The disk's snapshot is the run's, not reported on its own.
+        assert not [w for w in found if w.startswith('vms/' + disk)]
+
+        rc, purged = audit(nova_conf, '--purge', '--yes')
+        assert purged['images/%s' % image_id]['outcome'].startswith('kept')
+        assert image_id in rbd.RBD().list(images)
+    finally:
+        rbd.RBD().remove(images, image_id)
+        with rbd.Image(vms, disk) as image:
+            image.unprotect_snap(snap)
+            image.remove_snap(snap)
+        rbd.RBD().remove(vms, disk)
+        with rados.WriteOpCtx() as op:
+            vms.remove_omap_keys(op, (image_id,))
+            vms.operate_write_op(op, 'nova_rbd_imagebackend.snapshots')
+        vms.close()
+        images.close()
+
+
+def _a_pid_that_is_gone():
+    child = subprocess.Popen(['true'])
+    child.wait()
+    return child.pid

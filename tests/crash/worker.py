@@ -13,22 +13,29 @@
 
     python -m tests.crash.worker NOVA_CONF OP INSTANCE_UUID [ARGS...]
 
-OP is one of: import FILE SIZE, swap SIZE, clone PARENT_URL SIZE, delete.
-The operation goes through the plugin's own entry points, the ones Nova
-calls: ``RbdImage.cache`` for disks and the instance delete of the driver.
+OP is one of: import FILE SIZE, swap SIZE, clone PARENT_URL SIZE, delete,
+snapshot GLANCE_IMAGE_ID.  The operation goes through the plugin's own
+entry points, the ones Nova calls: ``RbdImage.cache`` for disks, the
+instance delete of the driver, and for a snapshot the steps of Nova's
+``LibvirtDriver.snapshot`` on an rbd disk (``direct_snapshot``, then
+Glance learns the location, then the plugin's driver ends the run).
 "go" is printed just before it starts, "done" when it has finished.
 """
 
 import shutil
 import sys
 import types
+import uuid
 
 import nova.conf
+from nova import context as nova_context
 
 from nova_rbd_imagebackend.ceph import cluster
 from nova_rbd_imagebackend import conf as plugin_conf
 from nova_rbd_imagebackend.disks import clones
 from nova_rbd_imagebackend.disks import instances
+from nova_rbd_imagebackend.disks import snapshots
+from nova_rbd_imagebackend.nova import glance
 from nova_rbd_imagebackend.nova import imagebackend
 
 CONF = nova.conf.CONF
@@ -41,6 +48,8 @@ def run(op, instance_uuid, args):
                                                cluster.pool(), instance)
     name = {'swap': 'disk.swap'}.get(op, 'disk')
     disk = imagebackend.RbdImage(instance=instance, disk_name=name)
+    if op == 'snapshot':
+        return snapshot(disk, args[0])
     if op == 'swap':
         return disk.cache(None, 'swap', int(args[0]), swap_mb=0)
     if op == 'import':
@@ -55,6 +64,25 @@ def run(op, instance_uuid, args):
             disk.pool, disk.rbd_name)
         disk._cloned = True
     return disk.cache(clone, 'base', int(args[1]), image_id='img')
+
+
+def snapshot(disk, image_id):
+    context = noauth_context()
+    url = disk.direct_snapshot(context, uuid.uuid4().hex, 'raw', image_id,
+                               'base-image')
+    glance.IMAGE_API.update(context, image_id, {'location': url},
+                            purge_props=False)
+    snapshots.registered(disk.client, disk.pool, image_id)
+
+
+def noauth_context():
+    """An admin context for the test's glance-api, which has no keystone.
+
+    Nova's Glance client sends nothing without a token; that glance-api
+    ignores it.
+    """
+    return nova_context.RequestContext(user_id='crash', project_id='crash',
+                                       auth_token='noauth', is_admin=True)
 
 
 def main():

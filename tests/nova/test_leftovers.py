@@ -12,6 +12,7 @@
 """Nova's periodic image cache pass removes our leftovers, and only them."""
 
 import time
+import types
 from unittest import mock
 import uuid
 
@@ -45,9 +46,41 @@ class LeftoverTest(base.RbdNovaTestCase):
         self.assertIn(leftover, self.rbd_images())
 
         later = time.time() + 2 * 3600
-        with mock.patch.object(audit.time, 'time', return_value=later):
+        clock = types.SimpleNamespace(time=lambda: later)
+        with mock.patch.object(audit, 'time', clock):
             driver.manage_image_cache(context, [])
         self.assertNotIn(leftover, self.rbd_images())
         self.assertEqual(disks, self.rbd_images(prefix=server['id']))
         self.assertIn('Removed leftover partial vms/%s' % leftover,
                       self.stdlog.logger.output)
+
+    def test_disks_of_an_instance_deleted_while_its_host_was_down(self):
+        # Nova's API deletes an instance of a host that is down by itself
+        # ("local delete"): nothing removes its disks then.  The periodic
+        # pass asks Nova (its objects, through conductor in production)
+        # and removes them once the deletion is older than the grace.
+        server = self.boot(self.upload_rbd_image(b'image'), flavor='full1')
+        other = self.boot(self.upload_rbd_image(b'image'), flavor='full1')
+        disks = self.rbd_images(prefix=server['id'])
+        self.assertTrue(disks)
+        driver = self.compute.driver
+        self.compute.stop()
+        self.api.microversion = '2.14'  # forced_down
+        self.api.force_down_service('host1', 'nova-compute', True)
+        self._delete_server(server)
+        self.assertEqual(disks, self.rbd_images(prefix=server['id']))
+
+        context = nova_context.get_admin_context()
+        driver.manage_image_cache(context, [])
+        self.assertEqual(disks, self.rbd_images(prefix=server['id']))
+
+        later = time.time() + 2 * 3600
+        # Only the audit's clock moves: the database's connection pool
+        # would retire its in-memory connections on a global jump.
+        clock = types.SimpleNamespace(time=lambda: later)
+        with mock.patch.object(audit, 'time', clock):
+            driver.manage_image_cache(context, [])
+        self.assertEqual([], self.rbd_images(prefix=server['id']))
+        self.assertTrue(self.rbd_images(prefix=other['id']))
+        self.assertIn('Removed leftover deleted-instance vms/%s'
+                      % server['id'], self.stdlog.logger.output)

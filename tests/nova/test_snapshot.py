@@ -48,6 +48,12 @@ class SnapshotTest(base.RbdNovaTestCase):
         snaps = {s['name']: s for s in copy.list_snaps()}
         self.assertEqual(['snap'], list(snaps))
         self.assertTrue(copy.is_protected_snap('snap'))
+        # The run's record went once Glance had the location.
+        with self.admin_rados().open_ioctx('vms') as vms:
+            with base.rados.ReadOpCtx() as op:
+                records, _ret = vms.get_omap_vals(op, '', '', 100)
+                vms.operate_read_op(op, 'nova_rbd_imagebackend.snapshots')
+                self.assertEqual([], list(records))
         # The Ceph manager flattens it in the background: then it is
         # independent of the instance disk, which keeps no snapshot.
         self.wait_flattened(snap_id, pool='images')
