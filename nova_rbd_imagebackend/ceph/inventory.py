@@ -28,14 +28,25 @@ def _epoch(value):
     return float(value or 0)
 
 
+def _children_of(image, snap_id):
+    image.set_snap_by_id(snap_id)
+    try:
+        return len(list(image.list_children2()))
+    finally:
+        image.set_snap(None)
+
+
 class InventoryOps(object):
     """Mixed into CephClient: the audit's view of a pool."""
 
     def image_facts(self, pool, name):
-        """Age, users and user snapshots of one image; None if it is gone.
+        """Age, users and snapshots of one image; None if it is gone.
 
         Returns {'created', 'watchers', 'snaps': [{'name', 'protected',
-        'created'}]}, times in seconds since the epoch.
+        'created'}], 'trashed': [{'id', 'original', 'created',
+        'children'}]}, times in seconds since the epoch.  ``trashed`` are
+        the snapshots librbd moved to its trash namespace: they wait for
+        their last clone to go, or for a removal cut short to finish.
         """
         def run():
             try:
@@ -43,21 +54,33 @@ class InventoryOps(object):
             except rbd.ImageNotFound:
                 return None
             with image:
-                snaps = []
+                snaps, trashed = [], []
                 for snap in image.list_snaps():
-                    if snap.get('namespace',
-                                rbd.RBD_SNAP_NAMESPACE_TYPE_USER) \
-                            != rbd.RBD_SNAP_NAMESPACE_TYPE_USER:
-                        continue
-                    snaps.append({
-                        'name': snap['name'],
-                        'protected': image.is_protected_snap(snap['name']),
-                        'created': _epoch(image.get_snap_timestamp(
-                            snap['id']))})
+                    namespace = snap.get('namespace',
+                                         rbd.RBD_SNAP_NAMESPACE_TYPE_USER)
+                    created = _epoch(image.get_snap_timestamp(snap['id']))
+                    if namespace == rbd.RBD_SNAP_NAMESPACE_TYPE_USER:
+                        snaps.append({
+                            'name': snap['name'], 'created': created,
+                            'protected': image.is_protected_snap(
+                                snap['name'])})
+                    elif namespace == rbd.RBD_SNAP_NAMESPACE_TYPE_TRASH:
+                        trashed.append({
+                            'id': snap['id'], 'created': created,
+                            'original': snap.get('trash', {}).get(
+                                'original_name', ''),
+                            'children': _children_of(image, snap['id'])})
                 return {'created': _epoch(image.create_timestamp()),
                         'watchers': len(list(image.watchers_list())),
-                        'snaps': snaps}
+                        'snaps': snaps, 'trashed': trashed}
         return self.call('inspect image', run, '%s/%s' % (pool, name))
+
+    def remove_trashed_snap(self, pool, name, snap_id):
+        """Remove a snapshot of the trash namespace by its id."""
+        def run():
+            with self._open(pool, name) as image:
+                image.remove_snap_by_id(snap_id)
+        self.call('remove snapshot', run, '%s/%s@%s' % (pool, name, snap_id))
 
     def get_record(self, pool, obj, key):
         """The value of ``key`` in object ``obj``'s omap, or None."""

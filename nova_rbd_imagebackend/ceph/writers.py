@@ -67,6 +67,16 @@ def mark(client, pool, name, operation):
         dict(identity(client), op=operation)))
 
 
+def note(client, pool, name, operation):
+    """Record a finished ``operation`` on ``pool/name``, naming no process.
+
+    No writer holds the image any more: nothing is ever cut off for it.
+    """
+    client.set_record(pool, RECORDS, name, json.dumps(
+        {'op': operation, 'host': socket.gethostname(),
+         'since': int(time.time())}))
+
+
 def done(client, pool, name):
     """Drop the record of ``pool/name``; a failure only leaves it stale."""
     try:

@@ -23,6 +23,9 @@ and it is older than a grace period that no running operation lasts:
   purged only when nothing reads from it any more;
 * ``snapshot``: a direct-snapshot snapshot (32 hex digits) still on an
   instance disk; reported, never removed by the periodic task;
+* ``trashed-snapshot``: a snapshot of an instance disk that librbd moved
+  to its trash namespace and that no clone reads from: a snapshot removal
+  cut short (librbd trashes a snapshot before removing it);
 * ``staging``: a staging folder under this host's instances path;
 * ``snapshot-run``: a direct snapshot whose process died or gave up
   (disks/snapshot_runs.py).  Glance, asked through ``glance_status``,
@@ -56,7 +59,7 @@ LOG = logging.getLogger(__name__)
 Finding = collections.namedtuple('Finding', 'kind where detail age ref')
 # What the compute service's periodic task may remove on its own.
 SAFE_KINDS = ('partial', 'scratch', 'trash', 'staging', 'snapshot-run',
-              'deleted-instance')
+              'deleted-instance', 'trashed-snapshot')
 # Glance statuses of an image that will never be given data by the run
 # that recorded it: its clone is nobody's.  'gone' is Glance's 404.
 NEVER_REGISTERED = ('gone', 'queued', 'killed', 'deleted', 'pending_delete')
@@ -99,6 +102,13 @@ def find(client, pool, instances_path, older_than, now=None,
                 found.append(Finding(kind, '%s/%s' % (pool, name),
                                      'no watcher', age, ''))
             continue
+        for snap in facts['trashed']:
+            age = now - snap['created']
+            if not snap['children'] and age >= older_than:
+                found.append(Finding(
+                    'trashed-snapshot', '%s/%s@%s' % (pool, name, snap['id']),
+                    'in the trash namespace (was %s), no clone'
+                    % (snap['original'] or 'unnamed'), age, ''))
         for snap in facts['snaps']:
             age = now - snap['created']
             if _DIRECT_SNAPSHOT.match(snap['name']) and age >= older_than \
@@ -213,6 +223,9 @@ def _remove(client, finding):
             client, pool, types.SimpleNamespace(uuid=ref['uuid']))
     elif finding.kind == 'snapshot-run':
         _finish_snapshot_run(client, pool, rest, json.loads(finding.ref))
+    elif finding.kind == 'trashed-snapshot':
+        name, _sep, snap_id = rest.partition('@')
+        client.remove_trashed_snap(pool, name, int(snap_id))
     elif finding.kind == 'snapshot':
         name, _sep, snap = rest.partition('@')
         client.remove_snap(pool, name, snap, force=True)

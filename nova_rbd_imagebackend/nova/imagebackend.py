@@ -33,6 +33,7 @@ from nova_rbd_imagebackend.disks import clones
 from nova_rbd_imagebackend.disks import imports
 from nova_rbd_imagebackend.disks import names
 from nova_rbd_imagebackend.disks import progress
+from nova_rbd_imagebackend.disks import rollback
 from nova_rbd_imagebackend.disks import snapshots
 from nova_rbd_imagebackend.disks import staging
 from nova_rbd_imagebackend.disks import swap
@@ -261,7 +262,7 @@ class RbdImage(imagebackend.Image):
 
     def rollback_to_snap(self, name):
         try:
-            self.client.rollback_to_snap(self.pool, self.rbd_name, name)
+            rollback.rollback(self.client, self.pool, self.rbd_name, name)
         except exceptions.RbdNotFound:
             raise exception.SnapshotNotFound(snapshot_id=name)
 

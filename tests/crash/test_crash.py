@@ -59,9 +59,11 @@ WINDOW = os.environ.get('CRASH_WINDOW', 'default')
 OP_TIMEOUT = 20
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-SIZES = {'import': 96 * MiB, 'swap': 64 * MiB, 'clone': 256 * MiB}
+SIZES = {'import': 96 * MiB, 'swap': 64 * MiB, 'clone': 256 * MiB,
+         'revert': 128 * MiB}
+BEFORE_RESIZE = b'before the resize'
 REPORT = collections.defaultdict(list)
-OPS = ('import', 'swap', 'clone', 'delete', 'snapshot')
+OPS = ('import', 'swap', 'clone', 'delete', 'snapshot', 'revert')
 
 
 @pytest.fixture(scope='module')
@@ -142,11 +144,24 @@ def args_of(op, setup, glance_conf=None):
     return {'import': [setup.source, str(SIZES['import'])],
             'swap': [str(SIZES['swap'])],
             'clone': [setup.parent_url, str(SIZES['clone'])],
-            'delete': []}[op]
+            'delete': [], 'revert': []}[op]
 
 
 def prepare(op, instance_uuid, setup):
     """What must exist before the operation (disks to delete or snapshot)."""
+    if op == 'revert':
+        # A resized disk: grown and written after its nova-resize snapshot.
+        with setup.admin.open_ioctx('vms') as vms:
+            name = '%s_disk' % instance_uuid
+            rbd.RBD().create(vms, name, SIZES['revert'])
+            with rbd.Image(vms, name) as image:
+                for offset in range(0, SIZES['revert'], 4 * MiB):
+                    image.write(BEFORE_RESIZE, offset)
+                image.create_snap('nova-resize')
+                image.resize(2 * SIZES['revert'])
+                for offset in range(0, 2 * SIZES['revert'], 4 * MiB):
+                    image.write(b'after the resize', offset)
+        return
     if op == 'snapshot':
         parent = locations.parse_url(setup.parent_url)
         with setup.admin.open_ioctx('images') as images, \
@@ -194,7 +209,7 @@ def state(instance_uuid, setup):
 
 def expected_state(op, instance_uuid):
     names = {'import': ['disk'], 'clone': ['disk'], 'swap': ['disk.swap'],
-             'delete': [], 'snapshot': ['disk']}[op]
+             'delete': [], 'snapshot': ['disk'], 'revert': ['disk']}[op]
     return ['%s_%s' % (instance_uuid, n) for n in names], [], []
 
 
@@ -212,6 +227,12 @@ def check_content(op, instance_uuid, setup, args):
         name = instance_uuid + '_disk'
         assert client.parent('vms', name)[2] == 'snap'
         assert client.size('vms', name) == SIZES['clone']
+    elif op == 'revert':
+        name = instance_uuid + '_disk'
+        assert client.size('vms', name) == SIZES['revert']
+        for offset in range(0, SIZES['revert'], 4 * MiB):
+            assert client.read('vms', name, offset, len(BEFORE_RESIZE)) == (
+                BEFORE_RESIZE)
     elif op == 'snapshot':
         assert settled_glance_status(args[0]) == 'active'
         assert client.read('images', args[0], 8 * MiB, 20) == (
@@ -287,6 +308,12 @@ def leftovers(op, instance_uuid, setup, args):
         state_now]
     if op == 'snapshot':
         left += snapshot_leftovers(instance_uuid, args[0], setup)
+    if op == 'revert':
+        with setup.admin.open_ioctx('vms') as vms:
+            with rbd.Image(vms, instance_uuid + '_disk',
+                           read_only=True) as disk:
+                left += ['snapshot %s' % s['name']
+                         for s in disk.list_snaps()]
     return left
 
 

@@ -14,11 +14,12 @@
     python -m tests.crash.worker NOVA_CONF OP INSTANCE_UUID [ARGS...]
 
 OP is one of: import FILE SIZE, swap SIZE, clone PARENT_URL SIZE, delete,
-snapshot GLANCE_IMAGE_ID.  The operation goes through the plugin's own
+snapshot GLANCE_IMAGE_ID, revert.  The operation goes through the plugin's own
 entry points, the ones Nova calls: ``RbdImage.cache`` for disks, the
-instance delete of the driver, and for a snapshot the steps of Nova's
+instance delete of the driver, for a snapshot the steps of Nova's
 ``LibvirtDriver.snapshot`` on an rbd disk (``direct_snapshot``, then
-Glance learns the location, then the plugin's driver ends the run).
+Glance learns the location, then the plugin's driver ends the run), and
+for a resize revert the two calls of Nova's ``finish_revert_migration``.
 "go" is printed just before it starts, "done" when it has finished.
 """
 
@@ -50,6 +51,9 @@ def run(op, instance_uuid, args):
     disk = imagebackend.RbdImage(instance=instance, disk_name=name)
     if op == 'snapshot':
         return snapshot(disk, args[0])
+    if op == 'revert':
+        disk.rollback_to_snap('nova-resize')
+        return disk.remove_snap('nova-resize')
     if op == 'swap':
         return disk.cache(None, 'swap', int(args[0]), swap_mb=0)
     if op == 'import':
