@@ -53,6 +53,23 @@ class AdminClient(object):
             raise AdminError('%s failed (%d): %s' % (cmd['prefix'], ret, err))
         return out.decode()
 
+    def command_bytes(self, cmd):
+        """Run a monitor command whose output is binary (a monmap)."""
+        ret, out, err = self._cluster.mon_command(json.dumps(cmd), b'')
+        if ret:
+            raise AdminError('%s failed (%d): %s' % (cmd['prefix'], ret, err))
+        return out
+
+    def tell_mon(self, name, cmd):
+        """Run a command on monitor ``name`` itself; return its JSON."""
+        ret, out, err = self._cluster.mon_command(
+            json.dumps(dict(cmd, format='json')), b'',
+            timeout=int(self._timeout), target=name)
+        if ret:
+            raise AdminError('%s on mon.%s failed (%d): %s' % (
+                cmd['prefix'], name, ret, err))
+        return json.loads(out)
+
     def json(self, cmd, mgr=False):
         return json.loads(self.command(dict(cmd, format='json'), mgr=mgr))
 

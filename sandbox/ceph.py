@@ -15,10 +15,10 @@
 One monitor, one manager and one OSD by default (memstore, or bluestore on
 a file), cephx on, every daemon bound to 127.0.0.1, all state in one
 directory.  Other shapes (3 or 5 monitors, more OSDs, msgr v2 or both,
-IPv6 on ::1) are in sandbox/ceph_conf.py.  The sandbox records the pid of
-every daemon it starts and stops exactly those.  This is development
-tooling: it is not part of the installed package, which never starts a
-process.
+IPv6 on ::1) are in sandbox/ceph_conf.py; monitor faults and moves in
+sandbox/ceph_mons.py.  The sandbox records the pid of every daemon it
+starts and stops exactly those.  This is development tooling: it is not
+part of the installed package, which never starts a process.
 """
 
 import json
@@ -32,6 +32,7 @@ import uuid
 
 from sandbox import ceph_bootstrap
 from sandbox import ceph_conf
+from sandbox import ceph_mons
 from sandbox import cephx
 from sandbox import procs
 from sandbox import SandboxError
@@ -221,6 +222,37 @@ class CephSandbox(object):
                     'osd.%d' % o['osd'] for o in
                     admin.json({'prefix': 'osd dump'})['osds'] if o['up'])
         return result
+
+    # -- one monitor at a time (sandbox/ceph_mons.py) --------------------
+
+    def stop_mon(self, name):
+        """Stop monitor ``name`` by its recorded pid; it stays in the map."""
+        ceph_mons.stop(self, name)
+
+    def start_mon(self, name, timeout=30):
+        """Start monitor ``name`` again; return once it listens."""
+        ceph_mons.start(self, name, timeout)
+
+    def leader(self):
+        """The name of the monitor leading the quorum."""
+        return ceph_mons.quorum_status(self)['quorum_leader_name']
+
+    def quorum(self):
+        """Names of the monitors in quorum."""
+        return sorted(ceph_mons.quorum_status(self)['quorum_names'])
+
+    def wait_quorum(self, names, timeout=60):
+        """Wait until the quorum is exactly ``names``; return seconds."""
+        return ceph_mons.wait_quorum(self, names, timeout)
+
+    def mon_serving(self, client_addr):
+        """The monitor whose session the client at ``client_addr`` has."""
+        return ceph_mons.serving(self, client_addr)
+
+    def replace_mon(self, old, new, timeout=60):
+        """Remove monitor ``old``, add ``new`` on new ports; wait quorum."""
+        ceph_mons.remove(self, old)
+        ceph_mons.add(self, new, free_port, timeout)
 
     def admin(self, timeout=10):
         """Return an admin connection (a context manager)."""

@@ -104,9 +104,13 @@ def addrvec(host, ports):
 
 
 def mon_host(shape, ports):
-    """The ``mon host`` line: every monitor's address vector."""
+    """The ``mon host`` line: every monitor's address vector.
+
+    ``ports`` names the monitors: after a monitor was replaced they are
+    no longer the shape's first names.
+    """
     return ','.join(addrvec(shape.host, ports[name])
-                    for name in shape.mon_names)
+                    for name in sorted(ports))
 
 
 def libvirt_addr(host, ports):

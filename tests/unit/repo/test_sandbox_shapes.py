@@ -118,6 +118,13 @@ def test_mon_host_lists_every_monitor():
         '[v2:127.0.0.1:1],[v2:127.0.0.1:2],[v2:127.0.0.1:3]')
 
 
+def test_mon_host_names_the_monitors_left_after_a_replacement():
+    shape = ceph_conf.Shape(mons=3)
+    ports = {'d': {'v1': 4}, 'a': {'v1': 1}, 'c': {'v1': 3}}
+    assert ceph_conf.mon_host(shape, ports) == (
+        '[v1:127.0.0.1:1],[v1:127.0.0.1:3],[v1:127.0.0.1:4]')
+
+
 @pytest.mark.parametrize('msgr, bind', [
     ('v1', ('true', 'false')), ('v2', ('false', 'true')),
     ('both', ('true', 'true'))])
