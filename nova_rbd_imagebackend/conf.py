@@ -92,7 +92,9 @@ How long, in seconds, the monitor addresses read from the cluster are
 reused when writing disk XML.
 
 The addresses are read over the open cluster connection, never with a
-``ceph`` command. 0 reads them for every disk.
+``ceph`` command: those of the monitors in quorum, so a monitor that
+stopped leaves the disk XML of new guests once the other monitors have
+voted it out and this time has passed. 0 reads them for every disk.
 """),
     cfg.IntOpt('pool_stats_cache_seconds',
                default=30,

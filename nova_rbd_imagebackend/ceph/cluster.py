@@ -74,7 +74,11 @@ def client():
 
 
 def mon_addrs():
-    """[(host, port)] of every monitor, cached for a short while."""
+    """[(host, port)] of every monitor in quorum, cached for a short while.
+
+    A monitor that stopped leaves the list once the others have voted it
+    out of the quorum, and this cache has expired.
+    """
     return _mon_addrs.get(CONF.rbd_imagebackend.mon_addrs_cache_seconds,
                           lambda: client().mon_addrs())
 

@@ -12,7 +12,8 @@
 """Facts about the cluster: fsid, monitors, pool usage and settings.
 
 Read over the open connection with monitor commands, never with the
-``ceph`` command-line tool.
+``ceph`` command-line tool.  Monitor addresses come from the current
+monmap and quorum, not from ceph.conf: monitors move and fail.
 """
 
 import json
@@ -39,22 +40,30 @@ class ClusterQueries(object):
             return json.loads(out)
         return self.call(cmd['prefix'], run)
 
-    def mon_addrs(self):
-        """Return [(host, port)] for every monitor, for libvirt's <host>.
+    def monitors(self):
+        """Every monitor of the current monmap, and whether it is in quorum.
 
-        Each monitor's legacy (v1) address is preferred, as Nova's in-tree
-        backend uses it and QEMU's librbd accepts it on every release; a
-        monitor that only has a v2 address contributes that.
+        Returns [{'name', 'addrs': [(type, host, port)], 'in_quorum'}],
+        from one ``quorum_status``: the monmap and the quorum of the same
+        moment.  A stopped monitor stays in the monmap; it leaves the
+        quorum once the others have noticed (a few seconds).
         """
-        addrs = []
-        for mon in self._mon_command({'prefix': 'mon dump'})['mons']:
-            vec = mon.get('public_addrs', {}).get('addrvec', [])
-            chosen = ([a for a in vec if a['type'] == 'v1'] or
-                      [a for a in vec if a['type'] == 'v2'])
-            addr = chosen[0]['addr'] if chosen else mon['addr'].split('/')[0]
-            host, _sep, port = addr.rpartition(':')
-            addrs.append((host.strip('[]'), port))
-        return addrs
+        status = self._mon_command({'prefix': 'quorum_status'})
+        return parse_monitors(status)
+
+    def mon_addrs(self, live_only=True):
+        """Return [(host, port)] of the monitors, for libvirt's <host>.
+
+        Only monitors in quorum by default: QEMU tries the <host> entries
+        when it connects, and a guest started now has no use for a
+        monitor that is down.  ``live_only=False`` lists the whole monmap.
+        """
+        mons = self.monitors()
+        live = [mon for mon in mons if mon['in_quorum']]
+        # No quorum named at all (not an answer a monitor gives): list
+        # every monitor rather than none.
+        return [libvirt_addr(mon['addrs'])
+                for mon in (live if live_only and live else mons)]
 
     def pool_usage(self, pool):
         """Return {'total', 'free', 'used'} in bytes for ``pool``.
@@ -88,6 +97,38 @@ class ClusterQueries(object):
             compat = self.require_min_compat_client() or ''
             self._clone_v2 = compat >= 'mimic'
         return self._clone_v2
+
+
+def parse_monitors(status):
+    """The monitors of a ``quorum_status`` answer (see ``monitors``)."""
+    quorum = set(status.get('quorum_names') or ())
+    found = []
+    for mon in status['monmap']['mons']:
+        vec = mon.get('public_addrs', {}).get('addrvec', [])
+        addrs = [(a['type'],) + split_addr(a['addr']) for a in vec]
+        if not addrs and mon.get('addr'):
+            addrs = [('v1',) + split_addr(mon['addr'].split('/')[0])]
+        found.append({'name': mon['name'], 'addrs': addrs,
+                      'in_quorum': mon['name'] in quorum})
+    return found
+
+
+def split_addr(addr):
+    """'[::1]:6789' or '10.0.0.1:6789' -> (host without brackets, port)."""
+    host, _sep, port = addr.rpartition(':')
+    return host.strip('[]'), port
+
+
+def libvirt_addr(addrs):
+    """The (host, port) of one monitor's [(type, host, port)] for <host>.
+
+    The legacy (v1) address is preferred, as Nova's in-tree backend uses
+    it and QEMU's librbd accepts it on every release; a monitor that only
+    has a v2 address contributes that.
+    """
+    chosen = ([a for a in addrs if a[0] == 'v1'] or
+              [a for a in addrs if a[0] == 'v2'] or addrs)
+    return chosen[0][1:]
 
 
 def auth_sources(conf_path, user):

@@ -80,7 +80,7 @@ def clone_v2(host):
 def monitors(host):
     """QEMU connects to every monitor: fail only if none is reachable."""
     try:
-        addrs = host.client.mon_addrs()
+        addrs = host.client.mon_addrs(live_only=False)
     except exceptions.CephError as exc:
         return results.fail('monitors', exc.format_message())
     down = []

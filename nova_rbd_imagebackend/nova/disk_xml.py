@@ -11,9 +11,9 @@
 # under the License.
 """An RBD disk as libvirt sees it (network disk XML) and as libguestfs does.
 
-Every monitor goes into the XML as a ``<host>``, read over the open
-cluster connection (cached briefly), and cephx goes through the libvirt
-secret named by ``[libvirt] rbd_secret_uuid``.
+Every monitor in quorum goes into the XML as a ``<host>``, read over the
+open cluster connection (cached briefly), and cephx goes through the
+libvirt secret named by ``[libvirt] rbd_secret_uuid``.
 """
 
 import base64
