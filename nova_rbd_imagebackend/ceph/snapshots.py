@@ -9,16 +9,29 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Snapshot operations, and flattening a clone away from its parent."""
+"""Snapshot operations, and flattening a clone away from its parent.
+
+Creating or removing a snapshot asks the monitors for (or gives back) a
+snapshot id.  Right after a monitor election the new leader can refuse
+such a request, re-routed from the old one, with EPERM although the
+user's caps allow it (Ceph 16.2 logs "got unmanaged-snap pool op from
+entity with insufficient privileges").  The refusal changes nothing, so
+those calls are made again, a few times; caps that really lack the right
+fail the same way each time.
+"""
 
 import json
+import time
 
 from oslo_log import log as logging
 
 from nova_rbd_imagebackend.ceph.bindings import rbd
 from nova_rbd_imagebackend.ceph import runner
+from nova_rbd_imagebackend import exceptions
 
 LOG = logging.getLogger(__name__)
+SNAP_ID_ATTEMPTS = 3
+SNAP_ID_RETRY_SECONDS = 1.0
 
 # A rollback copies every block of the image and reports no progress: it
 # is bounded by librados's per-op timeout, not by one deadline.
@@ -28,13 +41,35 @@ LONG_COPY = 24 * 3600
 class SnapshotOps(object):
     """Mixed into CephClient: snapshots and flattening."""
 
+    def _snap_id_call(self, op, run, name):
+        """``call``, again after an EPERM (see the module docstring).
+
+        ``run(retry)`` is told whether an attempt was refused before it.
+        """
+        for attempt in range(1, SNAP_ID_ATTEMPTS + 1):
+            try:
+                return self.call(op, lambda: run(attempt > 1), name)
+            except exceptions.RbdPermissionDenied as exc:
+                if attempt == SNAP_ID_ATTEMPTS:
+                    raise
+                LOG.warning('Ceph refused to %s %s (%s); monitors refuse '
+                            'snapshot ids wrongly right after an election: '
+                            'trying again (%d of %d)', op, name,
+                            exc.format_message(), attempt + 1,
+                            SNAP_ID_ATTEMPTS)
+                time.sleep(SNAP_ID_RETRY_SECONDS)
+
     def create_snap(self, pool, name, snap, protect=False):
-        def run():
+        def run(retry):
             with self._open(pool, name) as image:
-                image.create_snap(snap)
-                if protect:
+                # An existing snapshot is an error (it would be stale),
+                # unless an attempt refused before made it after all.
+                if not (retry and _has_snap(image, snap)):
+                    image.create_snap(snap)
+                if protect and not image.is_protected_snap(snap):
                     image.protect_snap(snap)
-        self.call('create snapshot', run, '%s/%s@%s' % (pool, name, snap))
+        self._snap_id_call('create snapshot', run,
+                           '%s/%s@%s' % (pool, name, snap))
 
     def remove_snap(self, pool, name, snap, force=False):
         """Remove a snapshot; False if it does not exist.
@@ -42,16 +77,16 @@ class SnapshotOps(object):
         With ``force`` a protected snapshot is unprotected first (this fails
         with RbdBusy while it still has clones).
         """
-        def run():
+        def run(retry):
             with self._open(pool, name) as image:
-                if snap not in {s['name'] for s in image.list_snaps()}:
-                    return False
+                if not _has_snap(image, snap):
+                    return retry  # gone: by the attempt refused before
                 if force and image.is_protected_snap(snap):
                     image.unprotect_snap(snap)
                 image.remove_snap(snap)
                 return True
-        return self.call('remove snapshot', run,
-                         '%s/%s@%s' % (pool, name, snap))
+        return self._snap_id_call('remove snapshot', run,
+                                  '%s/%s@%s' % (pool, name, snap))
 
     def rollback_to_snap(self, pool, name, snap):
         def run():
@@ -74,15 +109,17 @@ class SnapshotOps(object):
         With deep-flatten, flattening the image later also detaches this
         snapshot from the clone parent.  Returns whether it was created.
         """
-        def run():
+        def run(retry):
             with self._open(pool, name) as image:
                 if not image.features() & rbd.RBD_FEATURE_DEEP_FLATTEN:
                     return False
-                image.create_snap(snap)
-                image.protect_snap(snap)
+                if not (retry and _has_snap(image, snap)):
+                    image.create_snap(snap)
+                if not image.is_protected_snap(snap):
+                    image.protect_snap(snap)
                 return True
-        return self.call('create snapshot', run,
-                         '%s/%s@%s' % (pool, name, snap))
+        return self._snap_id_call('create snapshot', run,
+                                  '%s/%s@%s' % (pool, name, snap))
 
     def request_flatten(self, pool, name):
         """Ask the manager's rbd_support module to flatten in background.
@@ -120,3 +157,7 @@ class SnapshotOps(object):
             with self._open(pool, name) as image:
                 image.flatten(on_progress=on_progress)
         self.call('flatten', run, '%s/%s' % (pool, name), progress=beat)
+
+
+def _has_snap(image, snap):
+    return snap in {s['name'] for s in image.list_snaps()}
