@@ -12,7 +12,8 @@
 """Every check of a compute host, in order, and the launcher's verdict.
 
 Order: nova.conf alone, the key, the commands Nova runs, the connection,
-then what needs the connection (skipped when it failed), then libvirt.
+then what needs the connection (skipped when it failed), then libvirt:
+its secret, and the monitors running guests name (with the connection).
 The launcher and doctor both run ``run``; they differ only in what they
 do with a fail.
 """
@@ -23,6 +24,7 @@ from nova_rbd_imagebackend.checks import caps
 from nova_rbd_imagebackend.checks import cluster
 from nova_rbd_imagebackend.checks import commands
 from nova_rbd_imagebackend.checks import config
+from nova_rbd_imagebackend.checks import guest_monitors
 from nova_rbd_imagebackend.checks import host as host_module
 from nova_rbd_imagebackend.checks import keyring
 from nova_rbd_imagebackend.checks import libvirt_secret
@@ -60,6 +62,8 @@ def run(conf, glance_pool=None, libvirt_connection=None, extra=()):
         for check in ON_THE_CLUSTER:
             _extend(found, check(host))
     found.append(libvirt_secret.libvirt_secret(host))
+    if connected.status != results.FAIL:
+        _extend(found, guest_monitors.guest_monitors(host))
     return found
 
 
