@@ -47,6 +47,7 @@ import types
 
 from oslo_log import log as logging
 
+from nova_rbd_imagebackend.ceph import writers
 from nova_rbd_imagebackend.disks import instances
 from nova_rbd_imagebackend.disks import names
 from nova_rbd_imagebackend.disks import snapshot_runs
@@ -157,8 +158,7 @@ def _snapshot_runs(client, pool, older_than, now, glance_status):
             '%s' % (pool, run['disk'], run['snap'], run['pid'], run['host'],
                     'abandoned' if run.get('abandoned') else 'gone',
                     status or 'not asked'),
-            age, json.dumps({'pool': pool, 'disk': run['disk'],
-                             'snap': run['snap'], 'glance': status})))
+            age, json.dumps(dict(run, pool=pool, glance=status))))
     return found
 
 
@@ -245,6 +245,13 @@ def _finish_snapshot_run(client, glance_pool, image_id, run):
     if status not in REGISTERED + NEVER_REGISTERED:
         raise Kept('Glance says %s; only registered or never-registered '
                    'images are provable' % (status or 'nothing'))
+    # A killed run's process may still hold either image: cut it off.
+    for pool, name in ((glance_pool, image_id), (run['pool'], run['disk'])):
+        if writers.dead_here(run):
+            try:
+                writers.break_dead_writer(client, pool, name, run)
+            except exceptions.RbdNotFound:
+                pass  # never made, or removed since
     if status in NEVER_REGISTERED:
         client.remove(glance_pool, image_id)
     try:

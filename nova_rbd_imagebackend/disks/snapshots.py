@@ -25,6 +25,7 @@ from nova import exception
 from oslo_log import log as logging
 from oslo_utils import excutils
 
+from nova_rbd_imagebackend.disks import inflight
 from nova_rbd_imagebackend.disks import locations
 from nova_rbd_imagebackend.disks import snapshot_runs
 from nova_rbd_imagebackend.disks import undo
@@ -101,8 +102,12 @@ def direct_snapshot(image, snapshot_name, image_format, image_id,
                            base_image_id, fsid)
     snapshot_runs.begin(client, image.pool, image_id, image.rbd_name,
                         snapshot_name, dst_pool)
+    # The disk's snapshot operations take its exclusive lock: a killed
+    # run of this host that held it is cut off rather than waited for.
+    inflight.claim(client, image.pool, image.rbd_name, 'direct snapshot')
     try:
-        _build(client, image, snapshot_name, dst_pool, image_id)
+        with inflight.recorded(client, image.pool, image.rbd_name):
+            _build(client, image, snapshot_name, dst_pool, image_id)
     except Exception:
         with excutils.save_and_reraise_exception():
             if undo.remove_quietly(client, dst_pool, image_id,

@@ -33,6 +33,10 @@ def through_conductor(conf):
 
     Returns False, doing nothing, when nova.conf names no message bus.
     """
+    # What nova.config.parse_args does for Nova's services: their
+    # exchange is 'nova', not oslo.messaging's 'openstack'.  Before the
+    # options are registered, which copies them with their defaults.
+    rpc.set_defaults(control_exchange='nova')
     # oslo.messaging registers its options only when it loads a transport.
     for group, options in messaging_opts.list_opts():
         if group is None:

@@ -234,7 +234,13 @@ def check_content(op, instance_uuid, setup, args):
             assert client.read('vms', name, offset, len(BEFORE_RESIZE)) == (
                 BEFORE_RESIZE)
     elif op == 'snapshot':
-        assert settled_glance_status(args[0]) == 'active'
+        status = settled_glance_status(args[0])
+        if status == 'registering':
+            REPORT['glance undecided'].append(args[0])  # see above
+        else:
+            assert status == 'active'
+        assert client.get_record('vms', snapshot_runs.RECORDS,
+                                 args[0]) is None
         assert client.read('images', args[0], 8 * MiB, 20) == (
             b'written by the guest')
 
@@ -295,6 +301,12 @@ def snapshot_leftovers(instance_uuid, image_id, setup):
         left.append('record of %s' % image_id)
     status = settled_glance_status(image_id)
     in_pool = image_id in cluster.client().list_prefix('images', image_id)
+    if status == 'registering':
+        # Glance never ran the location import it accepted (its task
+        # stays pending): undecided, so the audit rightly keeps the run.
+        # Glance's failure, not a leftover of the kill; counted apart.
+        REPORT['glance undecided'].append(image_id)
+        return [left_ for left_ in left if not left_.startswith('record')]
     if status == 'active':
         assert in_pool, 'Glance has %s, the pool not' % image_id
     elif in_pool:
@@ -392,6 +404,9 @@ def print_report():
                 sum(r['found'] for r in runs),
                 retries[len(retries) // 2], retries[-1],
                 max(r['audit passes'] for r in runs)))
+    if REPORT.get('glance undecided'):
+        lines.append('snapshot: Glance left %d location imports pending '
+                     '(its task never ran)' % len(REPORT['glance undecided']))
     print('\nkill window: %s\n' % WINDOW + '\n'.join(lines))
     path = os.environ.get('CRASH_REPORT')
     if path:
