@@ -86,7 +86,7 @@ def walk_through(cloud, steps, made):
             re.escape(marker_id), r'\d+'))
         _say('console: %s' % found.group(0))
     with steps.step('Live-migrate the first guest to compute2 as it runs'):
-        seen = len(guests.console_lines(conn, first))
+        seen = guests.console_lines(conn, first)
         started = time.monotonic()
         conn.compute.live_migrate_server(first, host='compute2',
                                          block_migration='auto')

@@ -39,17 +39,22 @@ def console_lines(conn, server):
         return []  # no console log yet, right after a (re)start
 
 
-def console_match(conn, server, pattern, timeout=180, last=False, after=0):
-    """A console line (past line ``after``) matching ``pattern``.
+def console_match(conn, server, pattern, timeout=180, last=False,
+                  after=()):
+    """A console line matching ``pattern``, not among the lines ``after``.
 
-    The first such line, or the last; waits up to ``timeout`` seconds.
+    ``after`` is the console as read earlier: only lines printed since
+    count. A guest that moved host logs to a new file there, so when the
+    console no longer starts with ``after`` every line is new. The first
+    such line, or the last; waits up to ``timeout`` seconds.
     """
     deadline = time.monotonic() + timeout
     lines = []
     while time.monotonic() < deadline:
         lines = console_lines(conn, server)
+        skip = len(after) if lines[:len(after)] == list(after) else 0
         found = [m for m in (re.search(pattern, line)
-                             for line in lines[after:]) if m]
+                             for line in lines[skip:]) if m]
         if found:
             return found[-1] if last else found[0]
         time.sleep(1)

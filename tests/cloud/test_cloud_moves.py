@@ -55,7 +55,7 @@ def test_live_migration_keeps_guest_running(cloud):
             [(h, str(p)) for h, p in cloud.ceph.mon_addrs]
         assert guests.domains(cloud, 'compute1') == []
         # The guest keeps reading its disk, now through compute2's user.
-        seen = len(guests.console_lines(conn, server))
+        seen = guests.console_lines(conn, server)
         guests.console_match(conn, server, guests.ON_DISK % re.escape(
             marker_id), timeout=60, after=seen)
     finally:
