@@ -161,6 +161,54 @@ again. ``best-effort`` goes on after logging an error; librbd then
 breaks the old client's lock only after its watch times out (about
 30 s), and does not stop it writing before that.
 """),
+    cfg.BoolOpt('pool_image_cache',
+                default=True,
+                help="""
+Keep one copy of each Glance image that is not in this cluster in the
+ephemeral pool, and clone root disks from it.
+
+The first boot of such an image on any host using the pool streams it from
+Glance into the cache image ``cache.<image id>.<hash>`` (a raw image
+straight into the pool; any other format through Nova's own inspection
+and conversion, staged on local disk once per pool), checks Glance's hash,
+snapshots it, and clones the root disk from the snapshot. Every later
+boot of that image on any host using the pool is a copy-on-write clone.
+When off, every boot downloads and imports the image, as Nova's in-tree
+backend does without its ``_base`` file.
+
+Cache images whose snapshot has no clone are removed by Nova's periodic
+image cache task once unused for ``[image_cache]
+remove_unused_original_minimum_age_seconds``, when ``[image_cache]
+remove_unused_base_images`` is set, and by ``nova-rbd-imagebackend
+cache prune``.
+
+Related options:
+
+* ``pool_image_cache_lease_seconds``
+* ``[image_cache] remove_unused_base_images``
+* ``[image_cache] remove_unused_original_minimum_age_seconds``
+"""),
+    cfg.IntOpt('pool_image_cache_lease_seconds',
+               default=60,
+               min=5,
+               help="""
+How long, in seconds, a host's claim to import an image into the pool
+image cache lasts without renewal.
+
+The importing host renews its claim (a RADOS lock with this duration on
+the object ``nova_rbd_imagebackend.cache.<image id>.<hash>``) three times
+per period. Hosts booting the same image meanwhile wait for the cache
+image instead of importing it again. When the importing host dies, its
+claim lapses after this time, and the next boot removes the partial image
+and imports it afresh.
+"""),
+    cfg.IntOpt('progress_interval',
+               default=10,
+               min=1,
+               help="""
+How often, in seconds, a long copy (import, flatten, cache fill) logs its
+progress: bytes done, rate and expected time left.
+"""),
 ]
 
 

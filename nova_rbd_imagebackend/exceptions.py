@@ -53,6 +53,16 @@ class RbdBusy(CephError):
     msg_fmt = 'RBD image %(name)s is in use: %(reason)s'
 
 
+class CacheFillFailed(exception.NovaException):
+    msg_fmt = ('Could not fill the pool image cache %(name)s: %(reason)s; '
+               'nothing of it was kept')
+
+
+class CacheBusy(exception.NovaException):
+    msg_fmt = ('Another host has been filling the pool image cache %(name)s '
+               'for over %(seconds)s s; boot again later')
+
+
 class ActivationError(exception.NovaException):
     msg_fmt = ('nova-rbd-imagebackend cannot run on this host: '
                '%(reason)s')

@@ -22,6 +22,7 @@ from nova_rbd_imagebackend.ceph import connection
 from nova_rbd_imagebackend.ceph import data
 from nova_rbd_imagebackend.ceph import images
 from nova_rbd_imagebackend.ceph import inventory
+from nova_rbd_imagebackend.ceph import leases
 from nova_rbd_imagebackend.ceph import queries
 from nova_rbd_imagebackend.ceph import snapshots
 
@@ -31,7 +32,8 @@ _clients_lock = threading.Lock()
 
 class CephClient(images.ImageOps, snapshots.SnapshotOps, data.DataOps,
                  queries.ClusterQueries, inventory.InventoryOps,
-                 blocklist.BlocklistOps, connection.Connection):
+                 blocklist.BlocklistOps, leases.LeaseOps,
+                 connection.Connection):
     """A cluster connection shared by every disk of this process."""
 
 

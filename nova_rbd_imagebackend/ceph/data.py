@@ -41,20 +41,34 @@ class DataOps(object):
                       window=8):
         """Copy only ``extents`` of the file into ``name``.
 
-        ``name`` must exist with the file's size (disks/inflight.py
-        creates it, recorded).  ``extents`` yields (offset, length) of the
-        file's data regions; holes and zero-filled chunks are skipped, so a
-        sparse file stays sparse.  One open image, up to ``window`` writes
-        in flight.
-
-        The deadline counts from the last completed write, and the copy
-        stops at the first failed one: when the cluster stops answering,
-        the caller hears of it one deadline later, however large the
-        file.  On failure the worker removes ``name`` once librbd lets go
-        of it; if the cluster is still away then, it stays for the audit
-        (or for the next import of the same name, which replaces it).
+        ``extents`` yields (offset, length) of the file's data regions;
+        holes are never read.  See ``write_blocks``.
         """
-        size = os.path.getsize(path)
+        def blocks():
+            with open(path, 'rb') as src:
+                for offset, length in extents:
+                    src.seek(offset)
+                    yield offset, src.read(length)
+        return self.write_blocks(pool, name, blocks(), os.path.getsize(path),
+                                 progress, window)
+
+    def write_blocks(self, pool, name, blocks, size, progress=None,
+                     window=8):
+        """Write (offset, data) ``blocks`` into ``name``; return bytes written.
+
+        ``name`` must exist with ``size`` bytes (disks/inflight.py
+        creates it, recorded).  Zero-filled blocks are skipped, so the
+        image stays sparse.  One open image, up to ``window`` writes in
+        flight.
+
+        The deadline counts from the last completed write or block read
+        from the source, and the copy stops at the first failed write:
+        when the cluster stops answering, the caller hears of it one
+        deadline later, however large the image.  On failure the worker
+        removes ``name`` once librbd lets go of it; if the cluster is
+        still away then, it stays for the audit (or for the next import of
+        the same name, which replaces it).
+        """
         beat = runner.Progress()
 
         def copy():
@@ -74,10 +88,9 @@ class DataOps(object):
                         '%d)' % (len(failures), failures[0]))
 
             written = 0
-            with open(path, 'rb') as src, self._open(pool, name) as image:
-                for offset, length in extents:
-                    src.seek(offset)
-                    data = src.read(length)
+            with self._open(pool, name) as image:
+                for offset, data in blocks:
+                    beat.beat()
                     # The new image reads as zeroes already.
                     if data.count(0) != len(data):
                         while len(pending) >= window:
@@ -88,7 +101,7 @@ class DataOps(object):
                                         data))
                         written += len(data)
                     if progress:
-                        progress(offset + length, size)
+                        progress(offset + len(data), size)
                 while pending:
                     pending.popleft()[0].wait_for_complete_and_cb()
                 check()

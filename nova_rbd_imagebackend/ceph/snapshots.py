@@ -103,6 +103,14 @@ class SnapshotOps(object):
                 return [s['name'] for s in image.list_snaps()]
         return self.call('list snapshots', run, '%s/%s' % (pool, name))
 
+    def clone_count(self, pool, name, snap):
+        """How many clones the snapshot has (in any pool, trash included)."""
+        def run():
+            with self._open(pool, name, snapshot=snap,
+                            read_only=True) as image:
+                return len(list(image.list_children2()))
+        return self.call('count clones', run, '%s/%s@%s' % (pool, name, snap))
+
     def snap_if_deep_flatten(self, pool, name, snap):
         """Create and protect ``snap`` if the image has deep-flatten.
 

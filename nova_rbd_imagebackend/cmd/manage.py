@@ -17,11 +17,14 @@
         (--instance UUID | --host IP)
     nova-rbd-imagebackend [--config-file nova.conf ...] fence-status \
         (--instance UUID | --host IP)
+    nova-rbd-imagebackend [--config-file nova.conf ...] cache list
+    nova-rbd-imagebackend [--config-file nova.conf ...] cache prune \
+        [--older-than SECONDS]
 
 doctor runs the same checks as the nova-rbd-compute launcher and prints
 every verdict; audit lists leftovers of failed or interrupted operations;
 fence cuts a failed host's Ceph clients off, and fence-status shows
-which still can write.
+which still can write; cache lists and prunes the pool image cache.
 """
 
 import argparse
@@ -30,6 +33,7 @@ import sys
 import nova.conf
 
 from nova_rbd_imagebackend.cmd import audit
+from nova_rbd_imagebackend.cmd import cache
 from nova_rbd_imagebackend.cmd import doctor
 from nova_rbd_imagebackend.cmd import fence
 from nova_rbd_imagebackend import conf as plugin_conf
@@ -48,6 +52,7 @@ def _parse(argv):
     doctor.add_parser(commands)
     audit.add_parser(commands)
     fence.add_parsers(commands)
+    cache.add_parsers(commands)
     return parser.parse_args(argv)
 
 

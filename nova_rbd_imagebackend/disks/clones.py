@@ -65,6 +65,12 @@ def clone(client, image_id, meta, dst_pool, dst_name):
                % (fsid, len(urls)))
 
 
+def clone_snapshot(client, src_pool, src_image, src_snap, dst_pool, dst_name):
+    """Clone src_pool/src_image@src_snap into dst_pool/dst_name, whole."""
+    _clone_whole(client, locations.Location(None, src_pool, src_image,
+                                            src_snap), dst_pool, dst_name)
+
+
 def _clone_whole(client, loc, dst_pool, dst_name):
     """Clone under ``<name>.part``, then rename: a disk is whole or absent.
 

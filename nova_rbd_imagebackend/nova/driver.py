@@ -31,6 +31,7 @@ from oslo_utils import units
 from nova_rbd_imagebackend.ceph import cluster
 from nova_rbd_imagebackend.checks import suite
 from nova_rbd_imagebackend.disks import audit
+from nova_rbd_imagebackend.disks import cache_aging
 from nova_rbd_imagebackend.disks import fencing
 from nova_rbd_imagebackend.disks import instances
 from nova_rbd_imagebackend.disks import snapshots
@@ -130,6 +131,9 @@ class RbdLibvirtDriver(libvirt_driver.LibvirtDriver):
                 if outcome != 'removed']
         if kept:
             LOG.info('Leftovers not removed yet: %s', kept)
+        if (CONF.rbd_imagebackend.pool_image_cache and
+                CONF.image_cache.remove_unused_base_images):
+            _age_pool_cache(client, pool)
 
     def snapshot(self, context, instance, image_id, update_task_state):
         super().snapshot(context, instance, image_id, update_task_state)
@@ -196,3 +200,16 @@ class RbdLibvirtDriver(libvirt_driver.LibvirtDriver):
         return super().check_can_live_migrate_destination(
             context, instance, src_compute_info, dst_compute_info,
             block_migration, disk_over_commit)
+
+
+def _age_pool_cache(client, pool):
+    """Nova's image cache aging, applied to the pool image cache."""
+    try:
+        cache_aging.prune(
+            client, pool,
+            CONF.image_cache.remove_unused_original_minimum_age_seconds,
+            lease_seconds=CONF.rbd_imagebackend.
+            pool_image_cache_lease_seconds)
+    except exceptions.CephError as exc:
+        LOG.warning('Could not age the pool image cache of %s: %s', pool,
+                    exc)

@@ -69,3 +69,8 @@ def image_status(context, image_id):
             'os_glance_import_task' in meta.get('properties', {})):
         return 'registering'
     return meta['status']
+
+
+def image_chunks(context, image_id):
+    """An iterator over the image's data, as Glance sends it."""
+    return IMAGE_API.download(context, image_id)

@@ -40,6 +40,7 @@ from nova_rbd_imagebackend.disks import swap
 from nova_rbd_imagebackend.disks import undo
 from nova_rbd_imagebackend.disks import validation
 from nova_rbd_imagebackend import exceptions
+from nova_rbd_imagebackend.nova import cache_fill
 from nova_rbd_imagebackend.nova import disk_xml
 from nova_rbd_imagebackend.nova import glance
 
@@ -142,7 +143,8 @@ class RbdImage(imagebackend.Image):
 
         try:
             self._create(kind, prepare_template, filename, size)
-        except (exceptions.CephError, exceptions.BrokenImageLocation) as e:
+        except (exceptions.CephError, exceptions.BrokenImageLocation,
+                exceptions.CacheFillFailed, exceptions.CacheBusy) as e:
             # Another host would meet the same cluster: abort the build
             # with this message as the instance fault, do not reschedule.
             raise exceptions.DiskCreationFailed(
@@ -205,13 +207,19 @@ class RbdImage(imagebackend.Image):
         self._check_and_grow(size, created=False)
 
     def clone(self, context, image_id_or_uri):
-        """Clone the Glance image when it is in this cluster.
+        """Clone the Glance image from this cluster, or the pool cache.
 
-        :raises ImageUnacceptable: when it is not (Nova then downloads).
+        :raises ImageUnacceptable: neither can serve it (Nova downloads).
         """
-        clones.clone(self.client, image_id_or_uri,
-                     glance.image_with_locations(context, image_id_or_uri),
-                     self.pool, self.rbd_name)
+        meta = glance.image_with_locations(context, image_id_or_uri)
+        try:
+            clones.clone(self.client, image_id_or_uri, meta, self.pool,
+                         self.rbd_name)
+        except exception.ImageUnacceptable:
+            if not cache_fill.enabled():
+                raise
+            cache_fill.clone(context, self.client, self.pool, meta,
+                             self.rbd_name)
         self._cloned = True
 
     def flatten(self):

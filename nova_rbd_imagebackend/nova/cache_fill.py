@@ -1,0 +1,80 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Root disks from the pool image cache, filled through Nova's image code.
+
+A raw image streams from Nova's Glance client into the pool; any other
+format is downloaded, inspected and converted to raw by Nova's own
+``fetch_to_raw`` (the same rules as any download), in a staging folder
+that lives for one fill.  disks/pool_cache.py has the steps.
+"""
+
+import os
+
+import nova.conf
+from nova import exception
+from nova.virt import images
+from oslo_log import log as logging
+
+from nova_rbd_imagebackend.disks import cache_sources
+from nova_rbd_imagebackend.disks import pool_cache
+from nova_rbd_imagebackend.disks import staging
+from nova_rbd_imagebackend import exceptions
+from nova_rbd_imagebackend.nova import glance
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+# How long a boot waits while another host (renewing its lease) fills.
+WAIT_FOR_FILL = 3600
+
+
+def enabled():
+    return CONF.rbd_imagebackend.pool_image_cache
+
+
+def clone(context, client, pool, meta, dst_name):
+    """Clone ``pool/dst_name`` from the cache image of Glance image ``meta``.
+
+    :raises ImageUnacceptable: Glance records no hash of the image; Nova
+        then downloads it for this disk alone.
+    """
+    key = pool_cache.key_of(meta)
+    if key is None:
+        raise exception.ImageUnacceptable(
+            image_id=meta['id'], reason='Glance records no hash of it, so '
+            'the pool image cache cannot tell its versions apart')
+    if meta.get('disk_format') == 'raw':
+        fill = cache_sources.from_stream(
+            lambda: glance.image_chunks(context, meta['id']),
+            meta['size'], key)
+    else:
+        fill = _converted(context, meta['id'])
+    filled = pool_cache.clone(
+        client, pool, key, dst_name, fill,
+        CONF.rbd_imagebackend.pool_image_cache_lease_seconds, WAIT_FOR_FILL)
+    LOG.info('Cloned %s/%s from the pool image cache of image %s%s', pool,
+             dst_name, meta['id'], ' (filled it first)' if filled else '')
+
+
+def _converted(context, image_id):
+    def fill(client, pool, part, renew):
+        with staging.staging_dir() as folder:
+            target = os.path.join(folder, image_id)
+            try:
+                images.fetch_to_raw(context, image_id, target)
+            except exception.ImageUnacceptable as exc:
+                # Not Nova's fallback to a download: that refuses it too.
+                raise exceptions.CacheFillFailed(
+                    name='%s/%s' % (pool, part), reason=exc.format_message())
+            renew()
+            cache_sources.from_file(target, os.path.getsize(target))(
+                client, pool, part, renew)
+    return fill
