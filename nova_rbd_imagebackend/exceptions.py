@@ -54,8 +54,9 @@ class RbdBusy(CephError):
 
 
 class CacheFillFailed(exception.NovaException):
-    msg_fmt = ('Could not fill the pool image cache %(name)s: %(reason)s; '
-               'nothing of it was kept')
+    # Instance faults keep 255 characters: the reason comes first.
+    msg_fmt = ('%(reason)s; nothing was kept of the pool image cache '
+               '%(name)s')
 
 
 class CacheBusy(exception.NovaException):

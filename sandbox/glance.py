@@ -17,7 +17,8 @@ There is no keystone: a static identity stands in for it (see
 glance_identity.py).  Images go to the
 cluster's ``images`` pool as ``client.glance`` with glance_store's rbd
 driver (``images/<id>@snap``, protected), and Glance shows their
-``rbd://`` locations, which is what Nova needs to clone them.
+``rbd://`` locations, which is what Nova needs to clone them.  A second
+store, ``file``, keeps images outside the cluster (``upload(store='file')``).
 """
 
 import json
@@ -38,7 +39,7 @@ bind_host = 127.0.0.1
 bind_port = {port}
 show_multiple_locations = True
 show_image_direct_url = True
-enabled_backends = ceph:rbd
+enabled_backends = ceph:rbd, file:file
 image_cache_dir = {dir}/cache
 log_file = {dir}/glance-api.log
 debug = False
@@ -54,6 +55,9 @@ rbd_store_pool = {pool}
 rbd_store_user = glance
 rbd_store_ceph_conf = {ceph_conf}
 rbd_store_chunk_size = 8
+
+[file]
+filesystem_store_datadir = {dir}/images
 
 [os_glance_staging_store]
 filesystem_store_datadir = {dir}/staging
@@ -111,7 +115,7 @@ class GlanceSandbox(object):
         started = time.monotonic()
         directory = os.path.abspath(directory)
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        for sub in ('cache', 'staging', 'tasks', 'locks'):
+        for sub in ('cache', 'staging', 'tasks', 'locks', 'images'):
             os.makedirs(os.path.join(directory, sub), exist_ok=True)
         port = port or ceph_sandbox.free_port()
         conf = os.path.join(directory, 'glance-api.conf')
@@ -190,13 +194,20 @@ class GlanceSandbox(object):
             text = reply.read()
         return json.loads(text) if text else None
 
-    def upload(self, data, disk_format='raw', name='image'):
-        """Create and upload an image; return its record once active."""
+    def upload(self, data, disk_format='raw', name='image', store=None):
+        """Create and upload an image; return its record once active.
+
+        ``store``: 'file' keeps the image outside the cluster (the
+        default store is the cluster's images pool).
+        """
         image = self.request('POST', '/v2/images', {
             'name': name, 'disk_format': disk_format,
             'container_format': 'bare'})
+        headers = {'Content-Type': 'application/octet-stream'}
+        if store:
+            headers['X-Image-Meta-Store'] = store
         self.request('PUT', '/v2/images/%s/file' % image['id'], data,
-                     {'Content-Type': 'application/octet-stream'})
+                     headers)
         return self.request('GET', '/v2/images/%s' % image['id'])
 
     def wait_active(self, image_id, timeout=60):

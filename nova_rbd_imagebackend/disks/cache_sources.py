@@ -37,6 +37,8 @@ BLOCK = 4 * 2 ** 20
 BATCH = 8 * BLOCK
 # What a raw image's content may show; Nova allows 'gpt' for raw too.
 RAW_CONTENT = ('raw', 'gpt')
+MISMATCH = ("Glance's data does not match the image's %s hash (read "
+            "%s..., Glance records %s...)")
 
 
 def from_stream(open_chunks, size, key):
@@ -58,10 +60,9 @@ def from_stream(open_chunks, size, key):
                         yield offset, bytes(pending[:BLOCK])
                         del pending[:BLOCK]
                         offset += BLOCK
-            except (IOError, OSError) as exc:  # glanceclient's own check
+            except (IOError, OSError) as exc:
                 raise exceptions.CacheFillFailed(
-                    name=where, reason='reading the image from Glance '
-                    'failed: %s' % exc)
+                    name=where, reason=_read_failure(exc))
             if pending:
                 yield offset, bytes(pending)
             if offset + len(pending) != size:
@@ -74,8 +75,8 @@ def from_stream(open_chunks, size, key):
         _check_content(inspected, where, final=True)
         if digest.hexdigest() != key.digest:
             raise exceptions.CacheFillFailed(
-                name=where, reason='the data read has %s %s, but Glance '
-                'records %s' % (key.algo, digest.hexdigest(), key.digest))
+                name=where, reason=MISMATCH % (key.algo, digest.hexdigest()[
+                    :16], key.digest[:16]))
     return fill
 
 
@@ -108,6 +109,13 @@ def _write(client, pool, part, blocks, size, renew, check):
     if batch:
         client.write_blocks(pool, part, batch, size, report)
     report(size, size)
+
+
+def _read_failure(exc):
+    if 'Corrupt image download' in str(exc):  # glanceclient's own check
+        return ("Glance's data does not match the image's recorded hash "
+                "(found by the Glance client's own check)")
+    return 'reading the image from Glance failed: %s' % exc
 
 
 def _check_content(inspected, where, final):
