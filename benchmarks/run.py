@@ -51,10 +51,11 @@ SECRET = 'b5b5b5b5-0000-4000-8000-000000000001'
 SIZES = {
     'full': {'rounds': 7, 'storm': 50, 'workers': 8,
              'pools': (200, 2000), 'snap_mib': (256, 1024),
-             'import_mib': 1024, 'import_count': 10, 'storm_rounds': 2},
+             'import_mib': 1024, 'import_count': 10, 'storm_rounds': 2,
+             'rss_mib': (1024, 4096), 'rss_data_mib': 256},
     'quick': {'rounds': 2, 'storm': 6, 'workers': 3, 'pools': (10, 30),
               'snap_mib': (8, 16), 'import_mib': 16, 'import_count': 2,
-              'storm_rounds': 1},
+              'storm_rounds': 1, 'rss_mib': (16, 32), 'rss_data_mib': 8},
 }
 
 
@@ -290,38 +291,6 @@ class Bench(object):
             rounds=max(2, self.size['rounds'] // 2),
             target='constant; >= 5x at 256 MiB')
 
-    def import_image(self, workdir):
-        mib = self.size['import_mib']
-        path = os.path.join(workdir, 'plain.raw')
-        with open(path, 'wb') as f:
-            # Half data, half zeroes, all written: what a download leaves.
-            for i in range(mib // 4):
-                f.write(os.urandom(4 * MiB) if i % 2 == 0 else bytes(4 * MiB))
-        image_id = str(uuid.uuid4())
-        self.sides.GLANCE.images[image_id] = {
-            'id': image_id, 'disk_format': 'raw', 'status': 'active',
-            'locations': []}
-        self.sides.GLANCE.files[image_id] = path
-
-        def run(side):
-            self.sides.clear_base(CONF.instances_path)
-            insts = [self.sides.instance()
-                     for _ in range(self.size['import_count'])]
-            started = time.perf_counter()
-            for inst in insts:
-                side.root_disk(inst, image_id, max(GiB, mib * MiB))
-            took = time.perf_counter() - started
-            for inst in insts:
-                self.remove_instance(inst)
-            return took
-        try:
-            return self.compare(
-                '7. %d MiB image not in the cluster, %d boots'
-                % (mib, self.size['import_count']), run,
-                rounds=2, target='report (cache comes later)')
-        finally:
-            os.unlink(path)
-
     def storm(self, image_id, size_name):
         results = {'in-tree': [], 'ours': []}
         for i in range(self.size['storm_rounds'] * 2):
@@ -397,6 +366,36 @@ def storm_child(args):
     print(json.dumps({'wall': wall, 'rss_kb': rss_kb}))
 
 
+def run_operations(bench, wanted, workdir, size_name):
+    """The operations asked for, in order (``0`` is operation 10)."""
+    size = bench.size
+    base_id = bench.upload(64)
+    if '1' in wanted:
+        bench.root_disk(base_id)
+    if '2' in wanted:
+        bench.disk_xml()
+    if '3' in wanted or '8' in wanted:
+        bench.storm(base_id, size_name)
+    if '4' in wanted:
+        bench.capacity()
+    if '5' in wanted:
+        for pool_size in size['pools']:
+            bench.delete(pool_size)
+        bench.remove_fillers()
+    if '6' in wanted:
+        for mib in size['snap_mib']:
+            bench.snapshot(base_id, mib)
+    if wanted & set('790'):
+        from benchmarks import outside
+        images = outside.Outside(bench, workdir)
+    if '7' in wanted:
+        images.ten_boots(size['import_mib'], size['import_count'])
+    if '9' in wanted:
+        images.peak_rss(size['rss_mib'], size['rss_data_mib'])
+    if '0' in wanted:
+        images.two_hosts(size['import_mib'], size['import_count'])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--ceph-conf', help='an existing cluster')
@@ -406,8 +405,15 @@ def main(argv=None):
     parser.add_argument('--storm-child', help=argparse.SUPPRESS)
     parser.add_argument('--image-id', help=argparse.SUPPRESS)
     parser.add_argument('--instances-path', help=argparse.SUPPRESS)
+    parser.add_argument('--boot-child', help=argparse.SUPPRESS)
+    parser.add_argument('--image-file', help=argparse.SUPPRESS)
+    parser.add_argument('--image-hash', help=argparse.SUPPRESS)
+    parser.add_argument('--count', type=int, help=argparse.SUPPRESS)
+    parser.add_argument('--start-at', type=float, default=0,
+                        help=argparse.SUPPRESS)
     parser.add_argument('--output', help='also write the table here')
-    parser.add_argument('--only', help='operation numbers to run, e.g. 17')
+    parser.add_argument('--only', help='operation numbers to run, e.g. 17 '
+                        '(0 is operation 10)')
     args = parser.parse_args(argv)
     args.size = args.size or ('quick' if args.quick else 'full')
     # A SIGTERM unwinds like Ctrl-C, so the clean-up below stops the
@@ -415,6 +421,9 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.storm_child:
         return storm_child(args)
+    if args.boot_child:
+        from benchmarks import outside
+        return outside.boot_child(args, configure)
 
     from sandbox import ceph
     workdir = tempfile.mkdtemp(prefix='nova-rbd-bench-')
@@ -428,27 +437,9 @@ def main(argv=None):
     try:
         configure(args.ceph_conf, os.path.join(workdir, 'instances'))
         bench = Bench(args.ceph_conf, args.size, args.admin_user)
-        size = bench.size
-        base_id = bench.upload(64)
         print('operations (%s sizes):' % args.size)
-        wanted = set(args.only or '1234567')
-        if '1' in wanted:
-            bench.root_disk(base_id)
-        if '2' in wanted:
-            bench.disk_xml()
-        if '3' in wanted or '8' in wanted:
-            bench.storm(base_id, args.size)
-        if '4' in wanted:
-            bench.capacity()
-        if '5' in wanted:
-            for pool_size in size['pools']:
-                bench.delete(pool_size)
-            bench.remove_fillers()
-        if '6' in wanted:
-            for mib in size['snap_mib']:
-                bench.snapshot(base_id, mib)
-        if '7' in wanted:
-            bench.import_image(workdir)
+        run_operations(bench, set(args.only or '123456790'), workdir,
+                       args.size)
         table = bench.table()
         print()
         print(table)

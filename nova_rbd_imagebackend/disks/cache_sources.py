@@ -45,7 +45,8 @@ def from_stream(open_chunks, size, key):
     """A fill streaming ``open_chunks()`` (Glance's data) of ``size``."""
     def fill(client, pool, part, renew):
         client.create(pool, part, size)
-        inspected = format_inspector.InspectWrapper(iter(open_chunks()))
+        source = iter(open_chunks())
+        inspected = format_inspector.InspectWrapper(source)
         digest = hashlib.new(key.algo)
         where = '%s/%s' % (pool, part)
 
@@ -53,7 +54,7 @@ def from_stream(open_chunks, size, key):
             pending = bytearray()
             offset = 0
             try:
-                for chunk in inspected:
+                for chunk in _inspected_chunks(source, inspected):
                     digest.update(chunk)
                     pending += chunk
                     while len(pending) >= BLOCK:
@@ -109,6 +110,15 @@ def _write(client, pool, part, blocks, size, renew, check):
     if batch:
         client.write_blocks(pool, part, batch, size, report)
     report(size, size)
+
+
+def _inspected_chunks(source, inspected):
+    """The chunks of ``source``, shown to the inspector until it decides."""
+    for chunk in inspected:
+        yield chunk
+        if inspected.formats is not None:
+            break
+    yield from source
 
 
 def _read_failure(exc):
