@@ -29,7 +29,6 @@ from nova.virt.libvirt import imagebackend
 from oslo_log import log as logging
 
 from nova_rbd_imagebackend.ceph import cluster
-from nova_rbd_imagebackend.disks import clones
 from nova_rbd_imagebackend.disks import imports
 from nova_rbd_imagebackend.disks import names
 from nova_rbd_imagebackend.disks import progress
@@ -40,9 +39,9 @@ from nova_rbd_imagebackend.disks import swap
 from nova_rbd_imagebackend.disks import undo
 from nova_rbd_imagebackend.disks import validation
 from nova_rbd_imagebackend import exceptions
-from nova_rbd_imagebackend.nova import cache_fill
 from nova_rbd_imagebackend.nova import disk_xml
 from nova_rbd_imagebackend.nova import glance
+from nova_rbd_imagebackend.nova import root_sources
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -207,19 +206,12 @@ class RbdImage(imagebackend.Image):
         self._check_and_grow(size, created=False)
 
     def clone(self, context, image_id_or_uri):
-        """Clone the Glance image from this cluster, or the pool cache.
+        """Clone the Glance image (nova/root_sources.py says from where).
 
-        :raises ImageUnacceptable: neither can serve it (Nova downloads).
+        :raises ImageUnacceptable: nothing to clone (Nova downloads).
         """
-        meta = glance.image_with_locations(context, image_id_or_uri)
-        try:
-            clones.clone(self.client, image_id_or_uri, meta, self.pool,
-                         self.rbd_name)
-        except exception.ImageUnacceptable:
-            if not cache_fill.enabled():
-                raise
-            cache_fill.clone(context, self.client, self.pool, meta,
-                             self.rbd_name)
+        root_sources.clone(context, self.client, self.pool, image_id_or_uri,
+                           self.rbd_name)
         self._cloned = True
 
     def flatten(self):

@@ -23,7 +23,9 @@ import inspect
 from unittest import mock
 
 from nova import config as nova_config
+from nova.image import glance as nova_glance
 from nova.virt import driver as virt_driver
+from nova.virt import images
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as libvirt_host
 from nova.virt.libvirt import imagebackend
@@ -101,6 +103,13 @@ PINNED = [
     (nova_config, 'parse_args',
      ['argv', 'default_config_files', 'configure_db', 'init_rpc', 'prog']),
     (virt_driver, 'load_compute_driver', ['virtapi', 'compute_driver']),
+    # The pool image cache and Glance's copy into its rbd store.
+    (images, 'fetch_to_raw',
+     ['context', 'image_href', 'path', 'trusted_certs']),
+    (nova_glance.API, 'download',
+     ['self', 'context', 'id_or_uri', 'data', 'dest_path', 'trusted_certs']),
+    (nova_glance.API, 'copy_image_to_store',
+     ['self', 'context', 'image_id', 'store']),
 ]
 
 

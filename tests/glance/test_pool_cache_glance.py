@@ -120,3 +120,39 @@ class PoolCacheGlanceTest(base.RbdNovaTestCase):
             f.write(b'corrupted')
         self._refused(image['id'],
                       "Glance's data does not match the image's")
+
+
+class GlanceCopyToStoreTest(base.RbdNovaTestCase):
+    """``images_rbd_glance_store_name``: Glance copies, the disk clones."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_compute('host1')
+
+    def test_glance_copies_the_image_into_its_rbd_store(self):
+        self.flags(images_rbd_glance_store_name='ceph',
+                   images_rbd_glance_copy_poll_interval=1, group='libvirt')
+        data = _raw_image(8)
+        image = self.glance_api.upload(data, store='file')
+        server = self.boot(image['id'])
+        disk = self.rbd_image(server['id'] + '_disk')
+        self.assertEqual(('images', image['id'], 'snap'),
+                         tuple(disk.parent_info()))
+        self.assertEqual(data, disk.read(0, len(data)))
+        stores = self.glance_api.request(
+            'GET', '/v2/images/%s' % image['id'])['stores']
+        self.assertEqual({'ceph', 'file'}, set(stores.split(',')))
+
+    def test_a_copy_that_does_not_finish_falls_back_to_the_pool_cache(self):
+        self.flags(images_rbd_glance_store_name='nosuchstore',
+                   images_rbd_glance_copy_poll_interval=1,
+                   images_rbd_glance_copy_timeout=3, group='libvirt')
+        data = _raw_image(8)
+        image = self.glance_api.upload(data, store='file')
+        server = self.boot(image['id'])
+        disk = self.rbd_image(server['id'] + '_disk')
+        [name] = [n for n in self.rbd_images(prefix=pool_cache.PREFIX)
+                  if image['id'] in n]
+        self.assertEqual(('vms', name, pool_cache.SNAP),
+                         tuple(disk.parent_info()))
+        self.assertEqual(data, disk.read(0, len(data)))
