@@ -17,6 +17,8 @@ A name is an image's only when that directory says so (directory.py):
 a rename cut short leaves id objects that open an image by another name.
 """
 
+import errno
+
 from oslo_log import log as logging
 
 from nova_rbd_imagebackend.ceph.bindings import rados
@@ -183,6 +185,16 @@ class ImageOps(object):
             return False
         except rbd.ImageHasSnapshots:
             pass
+        except rbd.Error as exc:
+            if getattr(exc, 'errno', None) != errno.ESTALE or \
+                    directory.listed_id(ioctx, name) is not None:
+                raise
+            # librbd found the directory entry changed under its removal:
+            # another call removed the image meanwhile (a call of this
+            # process that gave up at its deadline, say).
+            LOG.info('%s/%s was removed by another call meanwhile', pool,
+                     name)
+            return False
         # Rare: snapshots first (nova-resize, a failed snapshot's leftover).
         with rbd.Image(ioctx, name) as image:
             for snap in list(image.list_snaps()):

@@ -9,16 +9,19 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Names a rename cut short leaves, on the in-memory fake.
+"""Names a rename cut short leaves, and removals raced, on the in-memory fake.
 
 The fake's ``strays`` are id objects the directory does not list, as
 librbd's rename leaves them when its process is killed (directory.py);
 tests/ceph/test_interrupted_clones.py makes the same states for real.
 """
 
+import errno
+
 import pytest
 
 from nova_rbd_imagebackend.ceph import client as ceph_client
+from nova_rbd_imagebackend import exceptions
 from tests.unit import fake_ceph
 
 
@@ -66,3 +69,31 @@ def test_removing_a_stray_name_leaves_the_listed_image(client):
     assert client.remove('vms', 'd.part') is False
     assert client.exists('vms', 'd') and client.size('vms', 'd') == 10
     assert vms.strays['vms'] == {}
+
+
+def stale(message):
+    """librbd's error when an image's directory entry changed under it."""
+    exc = fake_ceph.Error(message)
+    exc.errno = errno.ESTALE
+    return exc
+
+
+def test_an_image_another_call_removed_meanwhile_is_gone(
+        client, monkeypatch):
+    client.create('vms', 'd.part', 10)
+    real = fake_ceph.RBD.remove
+
+    def removed_by_another(self, ioctx, name):
+        real(self, ioctx, name)  # the other call wins the race
+        raise stale('error removing image')
+    monkeypatch.setattr(fake_ceph.RBD, 'remove', removed_by_another)
+    assert client.remove('vms', 'd.part') is False
+    assert not client.exists('vms', 'd.part')
+
+
+def test_a_stale_entry_that_is_still_listed_is_an_error(client):
+    client.create('vms', 'd.part', 10)
+    client.fake.fail_next.append(stale('error removing image'))
+    with pytest.raises(exceptions.CephError):
+        client.remove('vms', 'd.part')
+    assert client.exists('vms', 'd.part')
