@@ -101,6 +101,18 @@ def dead_here(record):
                 record.get('pid_start'))
 
 
+def this_process(record):
+    """True when ``record`` names this very process.
+
+    Then the hold is a call of ours that gave up at its deadline and
+    still runs on a worker: it lets go once the cluster answers it.
+    """
+    pid = os.getpid()
+    return bool(record and record.get('host') == socket.gethostname() and
+                record.get('pid') == pid and
+                record.get('pid_start') == _process_start(pid))
+
+
 def break_dead_writer(client, pool, name, record):
     """Cut off ``record``'s writer of ``pool/name`` if provably dead.
 

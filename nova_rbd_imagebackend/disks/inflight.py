@@ -25,12 +25,14 @@ final name (ceph/directory.py).
 """
 
 import contextlib
+import time
 
 from nova_rbd_imagebackend.ceph import writers
 from nova_rbd_imagebackend.disks import names
 from nova_rbd_imagebackend import exceptions
 
 RECORDS = writers.RECORDS
+_BUSY_RETRY = 0.5
 
 # The records themselves (see ceph/writers.py).
 mark = writers.mark
@@ -74,15 +76,27 @@ def claim_part(client, pool, part, operation):
     cut short: librbd writes the new name's id object before it renames
     the directory entry, so such a rename leaves the disk's name opening
     the ``.part`` image (which is removed here), then naming nothing, and
-    the next rename to it would fail as existing.
+    the next rename to it would fail as existing.  A ``.part`` still held
+    by an earlier attempt of this very process, one that gave up at its
+    deadline, is waited for, for one deadline.
     """
     previous = claim(client, pool, part, operation)
-    try:
-        client.remove(pool, part)
-    except exceptions.RbdBusy:
-        if not break_dead_writer(client, pool, part, previous):
-            raise
-        client.remove(pool, part)
+    give_up = time.monotonic() + client.op_timeout
+    while True:
+        try:
+            client.remove(pool, part)
+            break
+        except exceptions.RbdBusy:
+            if break_dead_writer(client, pool, part, previous):
+                previous = None
+                continue
+            # An earlier attempt of this process gave up at its deadline
+            # while the cluster was away; its worker holds the image (and
+            # removes it) until the cluster answers it.
+            if not writers.this_process(previous) or \
+                    time.monotonic() > give_up:
+                raise
+            time.sleep(_BUSY_RETRY)
     if part.endswith(names.PART_SUFFIX):
         client.drop_stray_id(pool, part[:-len(names.PART_SUFFIX)])
 

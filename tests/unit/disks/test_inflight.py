@@ -11,12 +11,14 @@
 # under the License.
 """Claims on ``.part`` images and their publication, on the fake."""
 
+import json
 import os
 
 import pytest
 
 from nova_rbd_imagebackend.ceph import client as ceph_client
 from nova_rbd_imagebackend.disks import inflight
+from nova_rbd_imagebackend import exceptions
 from tests.unit import fake_ceph
 
 
@@ -59,3 +61,39 @@ def test_the_rename_is_recorded_under_both_names(client, monkeypatch):
         inflight.publish(client, 'vms', 'd.part', 'd', 'clone')
     assert seen == [[os.getpid(), os.getpid()]]
     assert inflight.writer(client, 'vms', 'd') is None
+
+
+def busy_for(monkeypatch, attempts):
+    """The first ``attempts`` removals find the image held by a worker."""
+    tries = []
+    remove = fake_ceph.RBD.remove
+
+    def held(rbd, ioctx, name):
+        tries.append(name)
+        if len(tries) <= attempts:
+            raise fake_ceph.ImageBusy(name)
+        remove(rbd, ioctx, name)
+    monkeypatch.setattr(fake_ceph.RBD, 'remove', held)
+    monkeypatch.setattr(inflight, '_BUSY_RETRY', 0)
+    return tries
+
+
+def test_a_part_our_own_abandoned_attempt_holds_is_waited_for(
+        client, monkeypatch):
+    client.create('vms', 'd.part', 10)
+    inflight.mark(client, 'vms', 'd.part', 'import')  # the earlier attempt
+    tries = busy_for(monkeypatch, 3)
+    inflight.create_part(client, 'vms', 'd.part', 20, 'import')
+    assert len(tries) == 4
+    assert client.size('vms', 'd.part') == 20
+
+
+def test_a_part_another_host_holds_is_not_waited_for(client, monkeypatch):
+    client.create('vms', 'd.part', 10)
+    inflight.mark(client, 'vms', 'd.part', 'import')
+    other = dict(inflight.writer(client, 'vms', 'd.part'), host='elsewhere')
+    client.set_record('vms', inflight.RECORDS, 'd.part', json.dumps(other))
+    tries = busy_for(monkeypatch, 3)
+    with pytest.raises(exceptions.RbdBusy):
+        inflight.create_part(client, 'vms', 'd.part', 20, 'import')
+    assert len(tries) == 1
