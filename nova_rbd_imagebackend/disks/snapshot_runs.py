@@ -20,9 +20,14 @@ id): the disk, its temporary snapshot, Glance's pool, and this process
 once a failed run has removed what it made.  A record whose process is
 gone, or that a failed clean-up marked abandoned, is an unfinished run:
 the audit asks Glance about the image and finishes it (disks/audit.py).
+
+A run that failed because the cluster did not answer cannot mark its
+record then: the process remembers it as given up (``give_up``), counts
+it as unfinished, and its next direct snapshot finishes it.
 """
 
 import json
+import threading
 
 from oslo_log import log as logging
 
@@ -31,6 +36,11 @@ from nova_rbd_imagebackend import exceptions
 
 LOG = logging.getLogger(__name__)
 RECORDS = 'nova_rbd_imagebackend.snapshots'
+
+# {image id: (pool, run)}: runs this process gave up on while the cluster
+# did not answer; only this process knows that they will never go on.
+_given_up = {}
+_given_up_lock = threading.Lock()
 
 
 def begin(client, pool, image_id, disk, snap, glance_pool):
@@ -48,6 +58,27 @@ def finished(client, pool, image_id):
         # A stale record only makes the audit ask Glance once more.
         LOG.warning('Could not drop the record of snapshot %s: %s',
                     image_id, exc)
+        return
+    forget(image_id)
+
+
+def give_up(pool, image_id, disk, snap, glance_pool):
+    """Remember a failed run that could not be cleaned up or marked now."""
+    with _given_up_lock:
+        _given_up[image_id] = (pool, {'disk': disk, 'snap': snap,
+                                      'glance_pool': glance_pool})
+
+
+def given_up():
+    """[(pool, image id, run)] of the runs this process gave up on."""
+    with _given_up_lock:
+        return [(pool, image_id, dict(run))
+                for image_id, (pool, run) in sorted(_given_up.items())]
+
+
+def forget(image_id):
+    with _given_up_lock:
+        _given_up.pop(image_id, None)
 
 
 def abandon(client, pool, image_id):
@@ -60,6 +91,8 @@ def abandon(client, pool, image_id):
     except exceptions.CephError as exc:
         LOG.warning('Could not mark snapshot %s abandoned: %s', image_id,
                     exc)
+        return
+    forget(image_id)
 
 
 def _record(client, pool, image_id):
@@ -74,16 +107,20 @@ def unfinished(client, pool):
     """{image id: record} of runs no process will finish any more.
 
     Only what is provable from this host: the recorded process ran here
-    and is gone, or the run itself gave up.  A run of another host is
-    that host's to finish.
+    and is gone, or the run itself gave up (marked in its record, or
+    remembered by this process).  A run of another host is that host's
+    to finish.
     """
     found = {}
+    with _given_up_lock:
+        mine = {i for i, (p, _run) in _given_up.items() if p == pool}
     for image_id, value in client.all_records(pool, RECORDS).items():
         try:
             record = json.loads(value)
         except ValueError:
             continue
-        if record.get('abandoned') or writers.dead_here(record):
+        if record.get('abandoned') or writers.dead_here(record) or \
+                image_id in mine:
             found[image_id] = record
     return found
 

@@ -34,6 +34,10 @@ from nova_rbd_imagebackend import exceptions
 LOG = logging.getLogger(__name__)
 GLANCE_SNAPSHOT = 'snap'
 CHUNK = 4 * 1024 * 1024
+# Failures that say the cluster did not answer in time, not that it
+# refused: any clean-up call would wait out its deadline too.
+NOT_ANSWERING = (exceptions.CephTimeout, exceptions.CephBusy,
+                 exceptions.CephUnavailable)
 
 
 def parent_pool(image, base_image_locations, base_image_id, fsid):
@@ -87,7 +91,11 @@ def direct_snapshot(image, snapshot_name, image_format, image_id,
     clone, and the clone, its snapshot and the disk's snapshot go.  A
     failure that is not a crash removes what it made here (in reverse
     order) and drops the record, or marks it abandoned when the removal
-    failed too.
+    failed too.  A failure because the cluster did not answer (a call
+    ran out of its deadline) fails at once: each removal would wait out
+    a deadline of its own.  The run is remembered as given up, and the
+    next direct snapshot of this process that succeeds removes what it
+    made (the service's periodic audit does, should none come).
     """
     if image_format not in (None, 'raw'):
         # Registering raw data under another disk_format makes the image
@@ -100,26 +108,43 @@ def direct_snapshot(image, snapshot_name, image_format, image_id,
     fsid = client.fsid()
     dst_pool = parent_pool(image, base_image_locations,
                            base_image_id, fsid)
-    snapshot_runs.begin(client, image.pool, image_id, image.rbd_name,
-                        snapshot_name, dst_pool)
-    # The disk's snapshot operations take its exclusive lock: a killed
-    # run of this host that held it is cut off rather than waited for.
-    inflight.claim(client, image.pool, image.rbd_name, 'direct snapshot')
+    run = (image.pool, image_id, image.rbd_name, snapshot_name, dst_pool)
     try:
+        snapshot_runs.begin(client, *run)
+        # The disk's snapshot operations take its exclusive lock: a killed
+        # run of this host that held it is cut off rather than waited for.
+        inflight.claim(client, image.pool, image.rbd_name,
+                       'direct snapshot')
         with inflight.recorded(client, image.pool, image.rbd_name):
             _build(client, image, snapshot_name, dst_pool, image_id)
-    except Exception:
+    except Exception as exc:
         with excutils.save_and_reraise_exception():
-            if undo.remove_quietly(client, dst_pool, image_id,
-                                   'a failed snapshot') and \
-                    _remove_snap_quietly(client, image.pool,
-                                         image.rbd_name, snapshot_name):
-                snapshot_runs.finished(client, image.pool, image_id)
+            if isinstance(exc, NOT_ANSWERING):
+                LOG.warning('Direct snapshot %s of %s failed: %s; what it '
+                            'made is removed by the next direct snapshot '
+                            'of this service, or by the audit', image_id,
+                            image.spec, exc.format_message())
+                snapshot_runs.give_up(*run)
             else:
-                snapshot_runs.abandon(client, image.pool, image_id)
+                _remove_run(client, *run)
     url = locations.format_url(fsid, dst_pool, image_id, GLANCE_SNAPSHOT)
     LOG.info('Snapshot of %s is %s', image.spec, url)
+    for pool, given_up, made in snapshot_runs.given_up():
+        _remove_run(client, pool, given_up, made['disk'], made['snap'],
+                    made['glance_pool'])
     return url
+
+
+def _remove_run(client, pool, image_id, disk, snap, dst_pool):
+    """Remove what a failed run made, in reverse order; drop its record.
+
+    The record is marked abandoned, for the audit, when a removal fails.
+    """
+    if undo.remove_quietly(client, dst_pool, image_id, 'a failed snapshot') \
+            and _remove_snap_quietly(client, pool, disk, snap):
+        snapshot_runs.finished(client, pool, image_id)
+    else:
+        snapshot_runs.abandon(client, pool, image_id)
 
 
 def _build(client, image, snapshot_name, dst_pool, image_id):
