@@ -16,9 +16,10 @@ One monitor, one manager and one OSD by default (memstore, or bluestore on
 a file), cephx on, every daemon bound to 127.0.0.1, all state in one
 directory.  Other shapes (3 or 5 monitors, more OSDs, msgr v2 or both,
 IPv6 on ::1) are in sandbox/ceph_conf.py; monitor faults and moves in
-sandbox/ceph_mons.py.  The sandbox records the pid of every daemon it
-starts and stops exactly those.  This is development tooling: it is not
-part of the installed package, which never starts a process.
+sandbox/ceph_mons.py, OSD faults in sandbox/ceph_osds.py.  The sandbox
+records the pid of every daemon it starts and stops exactly those.  This
+is development tooling: it is not part of the installed package, which
+never starts a process.
 """
 
 import json
