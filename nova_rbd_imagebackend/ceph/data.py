@@ -92,7 +92,7 @@ class DataOps(object):
                 for offset, data in blocks:
                     beat.beat()
                     # The new image reads as zeroes already.
-                    if data.count(0) != len(data):
+                    if not _zeroes(data):
                         while len(pending) >= window:
                             pending.popleft()[0].wait_for_complete_and_cb()
                         check()
@@ -153,3 +153,13 @@ class DataOps(object):
                 done += step
                 progress(done, size)
         return size
+
+
+_ZEROES = bytes(4 * 2 ** 20)
+
+
+def _zeroes(data):
+    """Whether ``data`` is all zero bytes (a memcmp for whole blocks)."""
+    if len(data) == len(_ZEROES):
+        return data == _ZEROES
+    return data.count(0) == len(data)

@@ -12,11 +12,12 @@
 """Where a pool cache image's data comes from: Glance's stream or a file.
 
 A raw image streams from Glance straight into the pool: no copy on the
-compute host's disk, at most one batch of it in memory, zero blocks
+compute host's disk, at most two batches of it in memory, zero blocks
 skipped.  On the way its format is inspected with the rules Nova applies
 to a download (oslo.utils' format inspector: content that is not raw, or
-fails the inspector's safety check, is refused) and its bytes are hashed;
-the cache image is published only when Glance's hash matches.
+fails the inspector's safety check, is refused) and its bytes are hashed
+(by the Glance client, or here); the cache image is published only when
+Glance's hash matches.
 
 Any other format goes through Nova's own download, inspection and
 conversion to a raw file first (nova/cache_fill.py), once per pool, and
@@ -24,6 +25,8 @@ that file is written in by its data extents.
 """
 
 import hashlib
+import queue
+import threading
 
 from oslo_log import log as logging
 from oslo_utils.imageutils import format_inspector
@@ -34,47 +37,45 @@ from nova_rbd_imagebackend import exceptions
 
 LOG = logging.getLogger(__name__)
 BLOCK = 4 * 2 ** 20
-BATCH = 8 * BLOCK
+BATCH = 4 * BLOCK
 # What a raw image's content may show; Nova allows 'gpt' for raw too.
 RAW_CONTENT = ('raw', 'gpt')
 MISMATCH = ("Glance's data does not match the image's %s hash (read "
             "%s..., Glance records %s...)")
 
 
-def from_stream(open_chunks, size, key):
-    """A fill streaming ``open_chunks()`` (Glance's data) of ``size``."""
+def from_stream(open_chunks, size, key, hashed_by_source=False):
+    """A fill streaming ``open_chunks()`` (Glance's data) of ``size``.
+
+    With ``hashed_by_source``, the chunks come from the Glance client,
+    which hashes them itself and fails the last read on a mismatch with
+    the image's hash (its ``data()`` call, as Nova uses it); they are not
+    hashed twice.
+    """
     def fill(client, pool, part, renew):
         client.create(pool, part, size)
         source = iter(open_chunks())
         inspected = format_inspector.InspectWrapper(source)
-        digest = hashlib.new(key.algo)
+        digest = None if hashed_by_source else hashlib.new(key.algo)
         where = '%s/%s' % (pool, part)
 
         def blocks():
-            pending = bytearray()
-            offset = 0
+            got = [0]
             try:
-                for chunk in _inspected_chunks(source, inspected):
-                    digest.update(chunk)
-                    pending += chunk
-                    while len(pending) >= BLOCK:
-                        yield offset, bytes(pending[:BLOCK])
-                        del pending[:BLOCK]
-                        offset += BLOCK
+                yield from _blocks(_inspected_chunks(source, inspected),
+                                   digest, got)
             except (IOError, OSError) as exc:
                 raise exceptions.CacheFillFailed(
                     name=where, reason=_read_failure(exc))
-            if pending:
-                yield offset, bytes(pending)
-            if offset + len(pending) != size:
+            if got[0] != size:
                 raise exceptions.CacheFillFailed(
                     name=where, reason='Glance sent %d bytes of an image of '
-                    '%d' % (offset + len(pending), size))
+                    '%d' % (got[0], size))
 
         _write(client, pool, part, blocks(), size, renew,
                lambda: _check_content(inspected, where, final=False))
         _check_content(inspected, where, final=True)
-        if digest.hexdigest() != key.digest:
+        if digest is not None and digest.hexdigest() != key.digest:
             raise exceptions.CacheFillFailed(
                 name=where, reason=MISMATCH % (key.algo, digest.hexdigest()[
                     :16], key.digest[:16]))
@@ -96,20 +97,101 @@ def from_file(path, size):
 
 
 def _write(client, pool, part, blocks, size, renew, check):
-    """Write ``blocks`` in batches; renew the lease and check between."""
+    """Write ``blocks`` in batches; renew the lease and check between.
+
+    A batch goes into the pool while the next one is read and hashed:
+    reading the source and writing the cluster overlap.
+    """
     report = progress.ProgressLog('cache fill %s/%s' % (pool, part))
-    batch, held = [], 0
-    for offset, data in blocks:
-        batch.append((offset, data))
-        held += len(data)
-        if held >= BATCH:
-            check()
-            client.write_blocks(pool, part, batch, size, report)
-            batch, held = [], 0
-            renew()
-    if batch:
-        client.write_blocks(pool, part, batch, size, report)
+    writer = _BatchWriter(client, pool, part, size, report)
+    try:
+        batch, held = [], 0
+        for offset, data in blocks:
+            renew()  # at most a few times per lease
+            if data is None:
+                continue  # zeroes: the new image reads as zeroes already
+            batch.append((offset, data))
+            held += len(data)
+            if held >= BATCH:
+                check()
+                writer.put(batch)
+                batch, held = [], 0
+        if batch:
+            writer.put(batch)
+    finally:
+        writer.close()
     report(size, size)
+
+
+class _BatchWriter(object):
+    """Writes batches on a thread of its own, one batch behind the reader."""
+
+    def __init__(self, client, pool, part, size, report):
+        self.write = lambda batch: client.write_blocks(pool, part, batch,
+                                                       size, report)
+        self.batches = queue.Queue(maxsize=1)
+        self.error = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            batch = self.batches.get()
+            if batch is None:
+                return
+            if self.error is None:
+                try:
+                    self.write(batch)
+                except Exception as exc:
+                    self.error = exc  # handed to the reader at its next put
+
+    def put(self, batch):
+        if self.error is not None:
+            raise self.error
+        self.batches.put(batch)
+
+    def close(self):
+        """Wait for the batches given so far; raise what failed."""
+        self.batches.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+def _blocks(chunks, digest, got):
+    """(offset, BLOCK bytes) of ``chunks``, None for data all zeroes.
+
+    Hashes every chunk into ``digest`` (if any) and counts the bytes in
+    ``got[0]``.  Zero chunks are found by comparison with a zero buffer,
+    and blocks of zeroes are never joined.
+    """
+    pending, held, zero, offset = [], 0, True, 0
+    zeroes = {}
+    for chunk in chunks:
+        if digest is not None:
+            digest.update(chunk)
+        got[0] += len(chunk)
+        if zero:
+            blank = zeroes.get(len(chunk))
+            if blank is None:
+                blank = zeroes.setdefault(len(chunk), bytes(len(chunk)))
+            zero = chunk == blank
+        pending.append(chunk)
+        held += len(chunk)
+        while held >= BLOCK:
+            if zero and held == BLOCK:
+                yield offset, None
+                pending, held = [], 0
+            else:
+                joined = b''.join(pending)
+                yield offset, joined[:BLOCK]
+                rest = joined[BLOCK:]
+                pending, held = ([rest], len(rest)) if rest else ([], 0)
+            offset += BLOCK
+            zero = not held or (held == len(pending[0]) and not any(
+                pending[0]))
+    if held:
+        yield offset, b''.join(pending)
 
 
 def _inspected_chunks(source, inspected):

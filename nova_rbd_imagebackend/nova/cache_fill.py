@@ -52,9 +52,10 @@ def clone(context, client, pool, meta, dst_name):
             image_id=meta['id'], reason='Glance records no hash of it, so '
             'the pool image cache cannot tell its versions apart')
     if meta.get('disk_format') == 'raw':
+        # Nova's Glance client checks the data against the image's hash.
         fill = cache_sources.from_stream(
             lambda: glance.image_chunks(context, meta['id']),
-            meta['size'], key)
+            meta['size'], key, hashed_by_source=True)
     else:
         fill = _converted(context, meta['id'])
     filled = pool_cache.clone(

@@ -73,3 +73,16 @@ def test_a_glance_client_hash_error_is_named_as_such():
         _fill(chunks(), 2048, '0' * 128)
     assert caught.value.format_message().startswith(
         "Glance's data does not match the image's recorded hash")
+
+
+@pytest.mark.parametrize('chunk', [65536, 3 * MiB, 5 * MiB + 7])
+def test_blocks_reassemble_the_stream_whatever_its_chunk_size(chunk):
+    data = bytes(4 * MiB) + b'\x03' * (3 * MiB) + bytes(6 * MiB) + b'\x04'
+    chunks = [data[i:i + chunk] for i in range(0, len(data), chunk)]
+    client = _fill(chunks, len(data), hashlib.sha512(data).hexdigest())
+    image = bytearray(len(data))
+    for offset, block in client.written.items():
+        image[offset:offset + len(block)] = block
+    assert bytes(image) == data
+    # Whole zero blocks are never written.
+    assert 0 not in client.written
