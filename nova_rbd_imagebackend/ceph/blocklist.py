@@ -9,13 +9,21 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Blocklisting the clients that use an image (the means of fencing)."""
+"""Blocklisting the clients that use an image (the means of fencing).
+
+And releasing a lock this very client left on an image, which librbd
+would otherwise only break by blocklisting its owner.
+"""
 
 import errno
 import json
 
 from nova_rbd_imagebackend.ceph.bindings import rbd
 from nova_rbd_imagebackend import exceptions
+
+# librbd's exclusive lock: a cls_lock of this name on the header object.
+HEADER_PREFIX = 'rbd_header.'
+LOCK_NAME = 'rbd_lock'
 
 
 class BlocklistOps(object):
@@ -47,6 +55,37 @@ class BlocklistOps(object):
             with image:
                 return sorted({w['addr'] for w in image.watchers_list()})
         return self.call('list watchers', run, '%s/%s' % (pool, name))
+
+    def release_own_lock(self, pool, name):
+        """Drop an exclusive lock that a closed handle of ours left behind.
+
+        librbd releases an image's lock when it closes the image.  When
+        the cluster did not answer then (a call that gave up at its
+        deadline closed it), the lock stays, owned by this very client
+        with no watch behind it.  librbd breaks a dead client's lock by
+        blocklisting that client and refuses to blocklist itself, so the
+        image would stay busy for as long as this connection lives.  As
+        its owner, this client may release it.  Nothing is released while
+        a handle of ours still watches the image.  Returns True if a lock
+        was released.
+        """
+        def run():
+            own = self._connected().get_addrs()
+            try:
+                image = self._open(pool, name, read_only=True)
+            except rbd.ImageNotFound:
+                return False
+            with image:
+                if own in {w['addr'] for w in image.watchers_list()}:
+                    return False
+                header = HEADER_PREFIX + image.id()
+                lockers = image.list_lockers() or {}
+                cookies = [cookie for _client, cookie, addr
+                           in lockers.get('lockers', []) if addr == own]
+            for cookie in cookies:
+                self._ioctx(pool).unlock(header, LOCK_NAME, cookie)
+            return bool(cookies)
+        return self.call('release own lock', run, '%s/%s' % (pool, name))
 
     def own_address(self):
         """This process's address as the cluster sees it (and watchers)."""

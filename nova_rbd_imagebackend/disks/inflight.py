@@ -78,7 +78,8 @@ def claim_part(client, pool, part, operation):
     the ``.part`` image (which is removed here), then naming nothing, and
     the next rename to it would fail as existing.  A ``.part`` still held
     by an earlier attempt of this very process, one that gave up at its
-    deadline, is waited for, for one deadline.
+    deadline, is waited for, for one deadline; a lock that attempt left
+    when it closed the image is released.
     """
     previous = claim(client, pool, part, operation)
     give_up = time.monotonic() + client.op_timeout
@@ -91,12 +92,14 @@ def claim_part(client, pool, part, operation):
                 previous = None
                 continue
             # An earlier attempt of this process gave up at its deadline
-            # while the cluster was away; its worker holds the image (and
-            # removes it) until the cluster answers it.
+            # while the cluster was away.  Its worker holds the image (and
+            # removes it) until the cluster answers it, or it closed the
+            # image without the cluster taking its lock back.
             if not writers.this_process(previous) or \
                     time.monotonic() > give_up:
                 raise
-            time.sleep(_BUSY_RETRY)
+            if not client.release_own_lock(pool, part):
+                time.sleep(_BUSY_RETRY)
     if part.endswith(names.PART_SUFFIX):
         client.drop_stray_id(pool, part[:-len(names.PART_SUFFIX)])
 

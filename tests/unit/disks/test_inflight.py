@@ -97,3 +97,24 @@ def test_a_part_another_host_holds_is_not_waited_for(client, monkeypatch):
     with pytest.raises(exceptions.RbdBusy):
         inflight.create_part(client, 'vms', 'd.part', 20, 'import')
     assert len(tries) == 1
+
+
+def test_a_lock_our_own_abandoned_attempt_left_is_released(
+        client, monkeypatch):
+    client.create('vms', 'd.part', 10)
+    inflight.mark(client, 'vms', 'd.part', 'import')  # the earlier attempt
+    locked = ['a lock of this client, no handle of it open']
+    tries = []
+    remove = fake_ceph.RBD.remove
+
+    def held(rbd, ioctx, name):
+        tries.append(name)
+        if locked:
+            raise fake_ceph.ImageBusy(name)
+        remove(rbd, ioctx, name)
+    monkeypatch.setattr(fake_ceph.RBD, 'remove', held)
+    monkeypatch.setattr(client, 'release_own_lock',
+                        lambda pool, name: bool(locked and locked.pop()))
+    inflight.create_part(client, 'vms', 'd.part', 20, 'import')
+    assert len(tries) == 2
+    assert client.size('vms', 'd.part') == 20
