@@ -140,12 +140,19 @@ def take_over(client, pool, name, operation):
     """Record this process as the writer of ``pool/name``.
 
     A previous writer that died on this host is cut off first, so that
-    neither its watch nor its exclusive lock makes us wait.  Returns the
-    previous record.  Call ``done`` when the operation ends.
+    neither its watch nor its exclusive lock makes us wait.  A previous
+    attempt of this very process, one that gave up at its deadline, may
+    have left the image locked by this client: that lock is released
+    (librbd would not break it).  Returns the previous record.  Call
+    ``done`` when the operation ends.
     """
     previous = writer(client, pool, name)
     if dead_here(previous):
         break_dead_writer(client, pool, name, previous)
+    elif this_process(previous) and client.release_own_lock(pool, name):
+        LOG.warning('An earlier %s of %s/%s by this process gave up at its '
+                    'deadline and left the image locked by this client: '
+                    'released that lock', previous.get('op'), pool, name)
     # The record goes before any watch of ours can exist.
     mark(client, pool, name, operation)
     return previous

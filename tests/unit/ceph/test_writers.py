@@ -107,3 +107,19 @@ def test_a_failed_grow_drops_its_record(client):
     with pytest.raises(exceptions.CephError):
         client.grow('vms', 'd', 30)
     assert writers.writer(client, 'vms', 'd') is None
+
+
+def test_a_lock_an_abandoned_attempt_of_ours_left_is_released(
+        client, monkeypatch):
+    client.create('vms', 'd', 10)
+    writers.mark(client, 'vms', 'd', 'grow')  # it gave up at its deadline
+    released = []
+    monkeypatch.setattr(client, 'release_own_lock',
+                        lambda pool, name: released.append(name) or True)
+    previous = writers.take_over(client, 'vms', 'd', 'grow')
+    assert previous['pid'] == os.getpid()
+    assert released == ['d']
+    assert client.fake.blocklist == []
+    record(client, 'd', host='elsewhere')
+    writers.take_over(client, 'vms', 'd', 'grow')
+    assert released == ['d']  # another host's writer is not ours to free

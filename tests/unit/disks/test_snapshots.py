@@ -40,6 +40,9 @@ class Client(object):
     def own_address(self):
         return '10.0.0.1:0/1'
 
+    def release_own_lock(self, pool, name):
+        return False
+
     def parent(self, pool, name):
         return ('images', 'base', 'snap')
 
