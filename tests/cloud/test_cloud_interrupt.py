@@ -56,9 +56,13 @@ def test_ctrl_c_while_starting_stops_everything(cloud):
     # ``cloud`` only orders this after the layer's shared cloud is up,
     # so both never start at once on a small machine.
     directory = tempfile.mkdtemp(prefix='nova-rbd-int-', dir='/tmp')
+    # A run started in the background by a shell inherits SIGINT ignored,
+    # and Python keeps it so: the demo gets Ctrl-C's default, as from a
+    # terminal.
     demo = subprocess.Popen(
         [sys.executable, '-m', 'sandbox.cloud.demo', '--dir', directory],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen = {}
     try:
         deadline = time.monotonic() + 300
