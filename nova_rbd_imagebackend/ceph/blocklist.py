@@ -18,6 +18,7 @@ would otherwise only break by blocklisting its owner.
 import errno
 import json
 
+from nova_rbd_imagebackend.ceph.bindings import rados
 from nova_rbd_imagebackend.ceph.bindings import rbd
 from nova_rbd_imagebackend import exceptions
 
@@ -82,9 +83,16 @@ class BlocklistOps(object):
                 lockers = image.list_lockers() or {}
                 cookies = [cookie for _client, cookie, addr
                            in lockers.get('lockers', []) if addr == own]
+            released = False
             for cookie in cookies:
-                self._ioctx(pool).unlock(header, LOCK_NAME, cookie)
-            return bool(cookies)
+                try:
+                    self._ioctx(pool).unlock(header, LOCK_NAME, cookie)
+                    released = True
+                except rados.ObjectNotFound:
+                    # The image went meanwhile (the abandoned call that
+                    # held the lock removed it): nothing left to release.
+                    pass
+            return released
         return self.call('release own lock', run, '%s/%s' % (pool, name))
 
     def own_address(self):

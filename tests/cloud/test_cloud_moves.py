@@ -53,6 +53,12 @@ def test_live_migration_keeps_guest_running(cloud):
         assert [(h.get('name'), h.get('port'))
                 for h in disk.findall('source/host')] == \
             [(h, str(p)) for h, p in cloud.ceph.mon_addrs]
+        # The source undefines its domain after the server is ACTIVE on
+        # compute2 (Nova's post-migration steps on the source).
+        deadline = time.monotonic() + 60
+        while guests.domains(cloud, 'compute1') and \
+                time.monotonic() < deadline:
+            time.sleep(0.5)
         assert guests.domains(cloud, 'compute1') == []
         # The guest keeps reading its disk, now through compute2's user.
         seen = guests.console_lines(conn, server)
