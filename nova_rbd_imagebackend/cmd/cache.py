@@ -46,7 +46,7 @@ def run_list(conf, args):
     for e in entries:
         print('%s/%s  image %s  %d clone(s)  last used %d s ago'
               % (pool, e.name, e.image_id, e.clones,
-                 now - max(e.last_used, e.filled)))
+                 now - e.last_used))
     if not entries:
         print('the pool image cache of %s is empty' % pool)
     return 0

@@ -46,8 +46,10 @@ def cached(client, pool):
             continue  # removed meanwhile, or a rename cut short
         times = client.all_records(pool, pool_cache.lease_object(name))
         filled = float(times.get(pool_cache.FILLED, 0))
+        # A fill counts as a use: a cache image never cloned ages from it.
+        last_used = max(filled, float(times.get(pool_cache.LAST_USED, 0)))
         found.append(Cached(name, parsed[0], parsed[1], clones, filled,
-                            float(times.get(pool_cache.LAST_USED, filled))))
+                            last_used))
     return found
 
 
@@ -56,7 +58,7 @@ def prune(client, pool, min_age, now=None, lease_seconds=60):
     now = time.time() if now is None else now
     removed = []
     for entry in cached(client, pool):
-        unused = now - max(entry.last_used, entry.filled)
+        unused = now - entry.last_used
         if entry.clones or unused < min_age:
             continue
         if _remove(client, pool, entry.name, lease_seconds):
