@@ -22,6 +22,7 @@ QEMU it left, found by the folder in its command line.
 """
 
 import base64
+import contextlib
 import os
 import shutil
 import tempfile
@@ -137,6 +138,15 @@ class LibvirtSandbox(object):
             secret.setValue(base64.b64decode(key))
         finally:
             conn.close()
+
+    @staticmethod
+    def remove_domain(conn, name):
+        """Stop and undefine domain ``name`` if it exists."""
+        with contextlib.suppress(libvirt.libvirtError):
+            dom = conn.lookupByName(name)
+            if dom.isActive():
+                dom.destroy()
+            dom.undefine()
 
     def domain_log(self, name):
         """QEMU's log (its stdout and stderr) for domain ``name``."""

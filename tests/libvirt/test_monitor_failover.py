@@ -24,7 +24,6 @@ rewrites the running guest's ``<host>`` list, the guest moves to another
 libvirtd on it, and ``doctor`` names the guest until it has moved.
 """
 
-import base64
 import contextlib
 import json
 import os
@@ -50,6 +49,7 @@ from nova_rbd_imagebackend.disks import audit
 from nova_rbd_imagebackend.disks import locations
 from nova_rbd_imagebackend.nova import live_migration
 from sandbox import ceph
+from sandbox import libvirtd
 from tests.libvirt.test_real_libvirt import guest_io
 from tests.libvirt.test_real_libvirt import MIGRATE
 from tests.libvirt.test_shapes import _wait_for
@@ -182,15 +182,7 @@ def nova_conf(env, host):
 
 def _define_secret(host, secret_uuid, key):
     """A ceph secret of its own (the session's uses client.nova's name)."""
-    conn = host.connect()
-    try:
-        secret = conn.secretDefineXML(
-            "<secret ephemeral='no' private='no'><uuid>%s</uuid><usage "
-            "type='ceph'><name>failover %s</name></usage></secret>"
-            % (secret_uuid, secret_uuid))
-        secret.setValue(base64.b64decode(key))
-    finally:
-        conn.close()
+    host.define_ceph_secret(secret_uuid, 'failover %s' % secret_uuid, key)
 
 
 def _undefine_secret(host, secret_uuid):
@@ -204,11 +196,7 @@ def _remove_domains(hosts, names):
     for host in hosts:
         conn = host.connect()
         for name in names:
-            with contextlib.suppress(libvirt.libvirtError):
-                dom = conn.lookupByName(name)
-                if dom.isActive():
-                    dom.destroy()
-                dom.undefine()
+            libvirtd.LibvirtSandbox.remove_domain(conn, name)
         conn.close()
 
 

@@ -36,6 +36,7 @@ from nova.conf import CONF
 from nova_rbd_imagebackend.ceph import cluster
 from nova_rbd_imagebackend.nova import imagebackend
 from sandbox import ceph
+from sandbox import libvirtd
 from tests.libvirt.test_real_libvirt import guest_io
 
 MiB = 1024 ** 2
@@ -116,11 +117,7 @@ def libvirt_objects(host, secret_uuid, key):
         yield conn, names
     finally:
         for name in names:
-            with contextlib.suppress(libvirt.libvirtError):
-                dom = conn.lookupByName(name)
-                if dom.isActive():
-                    dom.destroy()
-                dom.undefine()
+            libvirtd.LibvirtSandbox.remove_domain(conn, name)
         secret.undefine()
         conn.close()
 
