@@ -209,6 +209,18 @@ and imports it afresh.
 How often, in seconds, a long copy (import, flatten, cache fill) logs its
 progress: bytes done, rate and expected time left.
 """),
+    cfg.ListOpt('image_data_pools',
+                default=[],
+                help="""
+Data pools that an image property ``rbd_data_pool`` may name.
+
+A flavor's extra spec ``rbd:data_pool`` names any pool (flavors are the
+operator's); image properties are set by whoever uploads the image, so an
+image may put its disks' data only into the pools listed here. A boot of
+an image naming another pool fails with that reason. Each pool must exist,
+be replicated or erasure-coded with ``allow_ec_overwrites``, and be
+writable by ``[libvirt] rbd_user`` (``profile rbd pool=<name>``).
+"""),
 ]
 
 

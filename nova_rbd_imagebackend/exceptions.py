@@ -98,3 +98,13 @@ class FencingFailed(exception.NovaException):
                '"nova-rbd-imagebackend fence --instance %(instance)s" or '
                'power that host off, then evacuate again; or set '
                '[rbd_imagebackend] evacuate_fencing = best-effort')
+
+
+class BadDiskPolicy(exception.NovaException):
+    # Instance faults keep 255 characters: the key and reason come first.
+    msg_fmt = ('Storage policy key %(key)s=%(value)s: %(reason)s '
+               '(flavor extra spec rbd:<key> or image property rbd_<key>)')
+
+
+class DiskPolicyRefused(exception.NovaException):
+    msg_fmt = 'The cluster cannot honour storage policy %(what)s: %(reason)s'

@@ -91,6 +91,19 @@ class AdminClient(object):
         return self.command({'prefix': 'auth get-or-create',
                              'entity': entity, 'caps': flat})
 
+    def add_pools_to_caps(self, user, pools):
+        """Give ``user`` ``profile rbd`` on ``pools`` on top of its caps."""
+        (entry,) = self.json({'prefix': 'auth get', 'entity': user})
+        caps = dict(entry['caps'])
+        extra = ', '.join('profile rbd pool=%s' % p for p in pools)
+        for service in ('osd', 'mgr'):
+            caps[service] = ', '.join(c for c in (caps.get(service), extra)
+                                      if c)
+        flat = []
+        for service, cap in sorted(caps.items()):
+            flat += [service, cap]
+        self.command({'prefix': 'auth caps', 'entity': user, 'caps': flat})
+
     def health(self):
         return self.json({'prefix': 'health'})
 

@@ -185,23 +185,11 @@ def pools_on(box, osd_id, pools, users=('client.nova',)):
             admin.command({'prefix': 'osd pool application enable',
                            'pool': pool, 'app': 'rbd'})
         for user in users:
-            _add_pools_to_caps(admin, user, pools)
+            admin.add_pools_to_caps(user, pools)
     wait_clean(box, 60)
     with box.admin() as admin:
         for pool in pools:
             admin.rbd_pool_init(pool)
-
-
-def _add_pools_to_caps(admin, user, pools):
-    (entry,) = admin.json({'prefix': 'auth get', 'entity': user})
-    caps = dict(entry['caps'])
-    extra = ', '.join('profile rbd pool=%s' % p for p in pools)
-    for service in ('osd', 'mgr'):
-        caps[service] = ', '.join(c for c in (caps.get(service), extra) if c)
-    flat = []
-    for service, cap in sorted(caps.items()):
-        flat += [service, cap]
-    admin.command({'prefix': 'auth caps', 'entity': user, 'caps': flat})
 
 
 def _signal(pid, sig):

@@ -22,6 +22,7 @@ from nova_rbd_imagebackend.ceph import connection
 from nova_rbd_imagebackend.ceph import data
 from nova_rbd_imagebackend.ceph import images
 from nova_rbd_imagebackend.ceph import inventory
+from nova_rbd_imagebackend.ceph import layouts
 from nova_rbd_imagebackend.ceph import leases
 from nova_rbd_imagebackend.ceph import queries
 from nova_rbd_imagebackend.ceph import snapshots
@@ -32,7 +33,7 @@ _clients_lock = threading.Lock()
 
 class CephClient(images.ImageOps, snapshots.SnapshotOps, data.DataOps,
                  queries.ClusterQueries, inventory.InventoryOps,
-                 blocklist.BlocklistOps, leases.LeaseOps,
+                 blocklist.BlocklistOps, leases.LeaseOps, layouts.LayoutOps,
                  connection.Connection):
     """A cluster connection shared by every disk of this process."""
 

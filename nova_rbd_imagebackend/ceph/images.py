@@ -24,6 +24,7 @@ from oslo_log import log as logging
 from nova_rbd_imagebackend.ceph.bindings import rados
 from nova_rbd_imagebackend.ceph.bindings import rbd
 from nova_rbd_imagebackend.ceph import directory
+from nova_rbd_imagebackend.ceph import layouts
 from nova_rbd_imagebackend.ceph import writers
 from nova_rbd_imagebackend import exceptions
 
@@ -62,17 +63,25 @@ class ImageOps(object):
                 return image.size()
         return self.call('get size', run, '%s/%s' % (pool, name))
 
-    def create(self, pool, name, size, replace=False):
-        """Create an image; with ``replace``, over a leftover of that name."""
+    def create(self, pool, name, size, replace=False, layout=None):
+        """Create an image; with ``replace``, over a leftover of that name.
+
+        ``layout``: object size, striping, features and data pool
+        (layouts.create_options); librbd's defaults for what it omits.
+        """
+        options = layouts.create_options(layout or {})
+
         def run():
             ioctx = self._ioctx(pool)
             try:
-                rbd.RBD().create(ioctx, name, size, old_format=False)
+                rbd.RBD().create(ioctx, name, size, old_format=False,
+                                 **options)
             except rbd.ImageExists:
                 if not replace:
                     raise
                 self._remove(pool, name)
-                rbd.RBD().create(ioctx, name, size, old_format=False)
+                rbd.RBD().create(ioctx, name, size, old_format=False,
+                                 **options)
         self.call('create', run, '%s/%s' % (pool, name),
                   undo=lambda: self._remove(pool, name))
 
@@ -106,11 +115,18 @@ class ImageOps(object):
         writers.done(self, pool, name)
         return current
 
-    def clone(self, src_pool, src_name, src_snap, dst_pool, dst_name):
-        """Copy-on-write clone of src_pool/src_name@src_snap."""
+    def clone(self, src_pool, src_name, src_snap, dst_pool, dst_name,
+              layout=None):
+        """Copy-on-write clone of src_pool/src_name@src_snap.
+
+        ``layout`` as for ``create``.  librbd copies the parent's image
+        metadata to the clone.
+        """
+        options = layouts.create_options(layout or {})
+
         def run():
             rbd.RBD().clone(self._ioctx(src_pool), src_name, src_snap,
-                            self._ioctx(dst_pool), dst_name)
+                            self._ioctx(dst_pool), dst_name, **options)
         self.call('clone', run, '%s/%s@%s' % (src_pool, src_name, src_snap),
                   undo=lambda: self._remove(dst_pool, dst_name))
 

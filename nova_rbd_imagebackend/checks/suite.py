@@ -24,6 +24,7 @@ from nova_rbd_imagebackend.checks import caps
 from nova_rbd_imagebackend.checks import cluster
 from nova_rbd_imagebackend.checks import commands
 from nova_rbd_imagebackend.checks import config
+from nova_rbd_imagebackend.checks import disk_policy
 from nova_rbd_imagebackend.checks import guest_monitors
 from nova_rbd_imagebackend.checks import host as host_module
 from nova_rbd_imagebackend.checks import keyring
@@ -45,8 +46,12 @@ def _extend(found, verdict):
     found.extend(verdict if isinstance(verdict, list) else [verdict])
 
 
-def run(conf, glance_pool=None, libvirt_connection=None, extra=()):
+def run(conf, glance_pool=None, libvirt_connection=None, extra=(),
+        instance=None):
     """Return every check's Result; cluster checks need a connection.
+
+    :param instance: an instance uuid whose disks' storage policy to
+        report (doctor --instance).
 
     :param extra: checks of higher layers (the Nova internals the glue
         relies on), run after the checks of nova.conf alone.
@@ -61,6 +66,8 @@ def run(conf, glance_pool=None, libvirt_connection=None, extra=()):
     if connected.status != results.FAIL:
         for check in ON_THE_CLUSTER:
             _extend(found, check(host))
+        if instance:
+            _extend(found, disk_policy.instance_policy(host, instance))
     found.append(libvirt_secret.libvirt_secret(host))
     if connected.status != results.FAIL:
         _extend(found, guest_monitors.guest_monitors(host))

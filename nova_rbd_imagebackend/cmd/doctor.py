@@ -28,6 +28,10 @@ def add_parser(commands):
     check.add_argument('--images-pool', default=None,
                        help="the pool Glance keeps images in (default: "
                             "[rbd_imagebackend] glance_pool)")
+    check.add_argument('--instance', default=None, metavar='UUID',
+                       help='also report the storage policy (layout, '
+                            'features, data pool, QoS) of this '
+                            "instance's disks")
     check.set_defaults(run=run)
 
 
@@ -41,7 +45,7 @@ def _print_text(results):
 
 def run(conf, args):
     results = suite.run(conf, args.images_pool,
-                        extra=(internals.verdict,))
+                        extra=(internals.verdict,), instance=args.instance)
     if args.format == 'json':
         print(json.dumps([r._asdict() for r in results], indent=1))
     else:

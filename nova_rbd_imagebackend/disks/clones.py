@@ -17,15 +17,17 @@ from oslo_log import log as logging
 from nova_rbd_imagebackend.disks import inflight
 from nova_rbd_imagebackend.disks import locations
 from nova_rbd_imagebackend.disks import names
+from nova_rbd_imagebackend.disks import policy_on_disk
 from nova_rbd_imagebackend import exceptions
 
 LOG = logging.getLogger(__name__)
 
 
-def clone(client, image_id, meta, dst_pool, dst_name):
+def clone(client, image_id, meta, dst_pool, dst_name, policy=None):
     """Clone Glance image ``image_id`` into dst_pool/dst_name.
 
     :param meta: the image's Glance metadata, with its locations.
+    :param policy: the instance's storage policy (disks/policy.py).
     :raises ImageUnacceptable: the image is not raw or has no location in
         this cluster; Nova then downloads it instead.
     :raises BrokenImageLocation: every location Glance gave points into
@@ -48,7 +50,7 @@ def clone(client, image_id, meta, dst_pool, dst_name):
             LOG.debug('Location %s is in another cluster than %s', url, fsid)
             continue
         try:
-            _clone_whole(client, loc, dst_pool, dst_name)
+            _clone_whole(client, loc, dst_pool, dst_name, policy)
         except exceptions.RbdNotFound:
             LOG.warning('Glance image %s has location %s in this cluster, '
                         'but it does not exist', image_id, url)
@@ -65,13 +67,15 @@ def clone(client, image_id, meta, dst_pool, dst_name):
                % (fsid, len(urls)))
 
 
-def clone_snapshot(client, src_pool, src_image, src_snap, dst_pool, dst_name):
+def clone_snapshot(client, src_pool, src_image, src_snap, dst_pool, dst_name,
+                   policy=None):
     """Clone src_pool/src_image@src_snap into dst_pool/dst_name, whole."""
     _clone_whole(client, locations.Location(None, src_pool, src_image,
-                                            src_snap), dst_pool, dst_name)
+                                            src_snap), dst_pool, dst_name,
+                 policy)
 
 
-def _clone_whole(client, loc, dst_pool, dst_name):
+def _clone_whole(client, loc, dst_pool, dst_name, policy):
     """Clone under ``<name>.part``, then rename: a disk is whole or absent.
 
     librbd creates the child before it attaches the parent; a clone cut
@@ -81,7 +85,8 @@ def _clone_whole(client, loc, dst_pool, dst_name):
     1. record this process as the writer of ``<name>.part`` (inflight);
     2. remove a leftover ``<name>.part`` and what a rename of it cut
        short left (taking over from a dead writer of this host);
-    3. clone into ``<name>.part``;
+    3. clone into ``<name>.part`` with the policy's layout, and give it
+       the policy's metadata (disks/policy_on_disk.py);
     4. record this process as the writer of ``name`` too, rename, drop
        both records.
 
@@ -96,5 +101,7 @@ def _clone_whole(client, loc, dst_pool, dst_name):
     part = dst_name + names.PART_SUFFIX
     inflight.claim_part(client, dst_pool, part, 'clone')
     with inflight.recorded(client, dst_pool, part):
-        client.clone(loc.pool, loc.image, loc.snapshot, dst_pool, part)
+        client.clone(loc.pool, loc.image, loc.snapshot, dst_pool, part,
+                     layout=policy.layout_options() if policy else None)
+        policy_on_disk.stamp(client, dst_pool, part, policy)
         inflight.publish(client, dst_pool, part, dst_name, 'clone')

@@ -29,7 +29,7 @@ from nova_rbd_imagebackend.disks import undo
 LOG = logging.getLogger(__name__)
 
 
-def import_file(client, pool, path, name):
+def import_file(client, pool, path, name, policy=None):
     """Copy the file at ``path`` into ``pool/name`` (which must not exist).
 
     Steps, and what a crash between any two leaves:
@@ -37,7 +37,7 @@ def import_file(client, pool, path, name):
     1. record this process as the writer of ``<name>.part`` (inflight);
     2. remove a leftover ``<name>.part`` and what a rename of it cut
        short left (taking over from a dead writer of this host), create
-       it afresh;
+       it afresh with the storage ``policy``'s layout and metadata;
     3. copy the data;
     4. record this process as the writer of ``name`` too, rename it to
        ``name``; drop both records.
@@ -54,7 +54,7 @@ def import_file(client, pool, path, name):
     LOG.info('Importing %s (%d MiB) into %s/%s', os.path.basename(path),
              size // 2 ** 20, pool, name)
     report = progress.ProgressLog('import into %s/%s' % (pool, name))
-    inflight.create_part(client, pool, part, size, 'import')
+    inflight.create_part(client, pool, part, size, 'import', policy)
     with inflight.recorded(client, pool, part):
         # A failed import removes its partial image itself.
         written = client.import_sparse(

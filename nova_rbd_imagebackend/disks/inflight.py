@@ -104,10 +104,16 @@ def claim_part(client, pool, part, operation):
         client.drop_stray_id(pool, part[:-len(names.PART_SUFFIX)])
 
 
-def create_part(client, pool, part, size, operation):
-    """Create the ``.part`` image afresh, recorded as ours."""
+def create_part(client, pool, part, size, operation, policy=None):
+    """Create the ``.part`` image afresh, recorded as ours.
+
+    With the storage ``policy``'s layout and metadata (disks/policy.py).
+    """
     claim_part(client, pool, part, operation)
-    client.create(pool, part, size)
+    client.create(pool, part, size,
+                  layout=policy.layout_options() if policy else None)
+    if policy:
+        client.set_metadata(pool, part, policy.metadata())
 
 
 def publish(client, pool, part, name, operation):

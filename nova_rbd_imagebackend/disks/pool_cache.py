@@ -126,7 +126,8 @@ class Lease(object):
                                '%d' % time.time())
 
 
-def clone(client, pool, key, dst_name, fill, lease_seconds, wait_seconds):
+def clone(client, pool, key, dst_name, fill, lease_seconds, wait_seconds,
+          policy=None):
     """Clone ``pool/dst_name`` from the cache image of ``key``.
 
     ``fill(client, pool, part, renew)`` writes the image's data into the
@@ -147,7 +148,7 @@ def clone(client, pool, key, dst_name, fill, lease_seconds, wait_seconds):
             try:
                 if client.exists(pool, name, SNAP):
                     clones.clone_snapshot(client, pool, name, SNAP, pool,
-                                          dst_name)
+                                          dst_name, policy)
                     lease.note(LAST_USED)
                     return filled
             finally:

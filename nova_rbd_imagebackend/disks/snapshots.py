@@ -27,6 +27,7 @@ from oslo_utils import excutils
 
 from nova_rbd_imagebackend.disks import inflight
 from nova_rbd_imagebackend.disks import locations
+from nova_rbd_imagebackend.disks import policy_on_disk
 from nova_rbd_imagebackend.disks import snapshot_runs
 from nova_rbd_imagebackend.disks import undo
 from nova_rbd_imagebackend import exceptions
@@ -159,6 +160,8 @@ def _build(client, image, snapshot_name, dst_pool, image_id):
                        protect=not background)
     client.clone(image.pool, image.rbd_name, snapshot_name, dst_pool,
                  image_id)
+    # Keeps the disk's storage policy as a record only.
+    policy_on_disk.as_snapshot_record(client, dst_pool, image_id)
     # Snapshot first: its creation would otherwise queue behind the
     # manager's flatten (which holds the image's lock), and with
     # deep-flatten that flatten detaches the snapshot too.

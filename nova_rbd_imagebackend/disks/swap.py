@@ -49,7 +49,7 @@ def header(size_bytes, label=b''):
     return bytes(page)
 
 
-def create(client, pool, name, size):
+def create(client, pool, name, size, policy=None):
     """Create ``pool/name`` as a swap disk of ``size`` bytes.
 
     Written under ``<name>.part`` and renamed, like every new disk.  The
@@ -59,7 +59,7 @@ def create(client, pool, name, size):
     """
     part = name + names.PART_SUFFIX
     first_page = header(size)
-    inflight.create_part(client, pool, part, size, 'swap creation')
+    inflight.create_part(client, pool, part, size, 'swap creation', policy)
     with inflight.recorded(client, pool, part):
         client.write(pool, part, first_page, 0)
         inflight.publish(client, pool, part, name, 'swap creation')

@@ -40,7 +40,7 @@ def enabled():
     return CONF.rbd_imagebackend.pool_image_cache
 
 
-def clone(context, client, pool, meta, dst_name):
+def clone(context, client, pool, meta, dst_name, policy=None):
     """Clone ``pool/dst_name`` from the cache image of Glance image ``meta``.
 
     :raises ImageUnacceptable: Glance records no hash of the image; Nova
@@ -60,7 +60,8 @@ def clone(context, client, pool, meta, dst_name):
         fill = _converted(context, meta['id'])
     filled = pool_cache.clone(
         client, pool, key, dst_name, fill,
-        CONF.rbd_imagebackend.pool_image_cache_lease_seconds, WAIT_FOR_FILL)
+        CONF.rbd_imagebackend.pool_image_cache_lease_seconds, WAIT_FOR_FILL,
+        policy)
     LOG.info('Cloned %s/%s from the pool image cache of image %s%s', pool,
              dst_name, meta['id'], ' (filled it first)' if filled else '')
 

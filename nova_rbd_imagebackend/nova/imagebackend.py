@@ -31,14 +31,16 @@ from oslo_log import log as logging
 from nova_rbd_imagebackend.ceph import cluster
 from nova_rbd_imagebackend.disks import imports
 from nova_rbd_imagebackend.disks import names
+from nova_rbd_imagebackend.disks import policy_on_disk
 from nova_rbd_imagebackend.disks import progress
 from nova_rbd_imagebackend.disks import rollback
+from nova_rbd_imagebackend.disks import sizes
 from nova_rbd_imagebackend.disks import snapshots
 from nova_rbd_imagebackend.disks import staging
 from nova_rbd_imagebackend.disks import swap
-from nova_rbd_imagebackend.disks import undo
 from nova_rbd_imagebackend.disks import validation
 from nova_rbd_imagebackend import exceptions
+from nova_rbd_imagebackend.nova import disk_policy
 from nova_rbd_imagebackend.nova import disk_xml
 from nova_rbd_imagebackend.nova import glance
 from nova_rbd_imagebackend.nova import root_sources
@@ -81,6 +83,8 @@ class RbdImage(imagebackend.Image):
                          disk_info_mapping=disk_info_mapping)
         self._absent_at = None
         self._cloned = False
+        self._instance = instance
+        self._policy = None
 
     @property
     def spec(self):
@@ -135,6 +139,7 @@ class RbdImage(imagebackend.Image):
                 self.client.remove(self.pool, self.rbd_name)
             else:
                 self._check_and_grow(size, created=False)
+                self._apply_policy()
                 return
 
         def prepare_template(target):
@@ -143,7 +148,9 @@ class RbdImage(imagebackend.Image):
         try:
             self._create(kind, prepare_template, filename, size)
         except (exceptions.CephError, exceptions.BrokenImageLocation,
-                exceptions.CacheFillFailed, exceptions.CacheBusy) as e:
+                exceptions.CacheFillFailed, exceptions.CacheBusy,
+                exceptions.BadDiskPolicy,
+                exceptions.DiskPolicyRefused) as e:
             # Another host would meet the same cluster: abort the build
             # with this message as the instance fault, do not reschedule.
             raise exceptions.DiskCreationFailed(
@@ -154,20 +161,35 @@ class RbdImage(imagebackend.Image):
                      *args, **kwargs):
         if self.exists():
             self._check_and_grow(size, created=False)
+            self._apply_policy()
             return
         self._create(disk_kind(kwargs), prepare_template, base, size)
 
-    def _check_size(self, size):
-        validation.check_size(self.spec, size,
-                              cluster.pool_usage()['total'])
+    def _pool_total(self):
+        return cluster.pool_usage()['total']
+
+    def _disk_policy(self):
+        """The instance's storage policy; None for a disk found by path."""
+        if self._policy is None and self._instance is not None:
+            self._policy = disk_policy.for_instance(self._instance)
+        return self._policy
+
+    def _apply_policy(self):
+        # A reused disk takes the QoS of the instance's flavor now.
+        if self._disk_policy() is not None:
+            policy_on_disk.apply(self.client, self.pool, self.rbd_name,
+                                 self._policy)
 
     def _create(self, kind, prepare_template, base, size):
         # Refused before anything exists in the pool or on the host.
+        policy = self._disk_policy()
+        if policy:
+            policy_on_disk.check_cluster(self.client, policy)
         if size:
-            self._check_size(size)
+            sizes.check(self.spec, size, self._pool_total)
         if kind == 'swap':
             validation.check_swap_size(self.spec, size)
-            swap.create(self.client, self.pool, self.rbd_name, size)
+            swap.create(self.client, self.pool, self.rbd_name, size, policy)
         else:
             self._cloned = False
             with staging.staging_dir() as folder:
@@ -177,29 +199,12 @@ class RbdImage(imagebackend.Image):
                 prepare_template(target=target)
                 if not self._cloned:
                     imports.import_file(self.client, self.pool, target,
-                                        self.rbd_name)
+                                        self.rbd_name, policy)
         self._check_and_grow(size, created=True)
 
     def _check_and_grow(self, size, created):
-        if not size:
-            return
-        try:
-            if not created:
-                self._check_size(size)
-            current = self.client.grow(self.pool, self.rbd_name, size)
-        except Exception:
-            if created:
-                undo.remove_quietly(self.client, self.pool, self.rbd_name,
-                                    'a failed grow')
-            raise
-        if size > current:
-            LOG.debug('Grew %s from %d to %d bytes', self.spec, current, size)
-        elif size < current:
-            if created:
-                undo.remove_quietly(self.client, self.pool,
-                                    self.rbd_name, 'a refused shrink')
-            raise exception.FlavorDiskSmallerThanImage(flavor_size=size,
-                                                       image_size=current)
+        sizes.grow_to(self.client, self.pool, self.rbd_name, size, created,
+                      self._pool_total)
 
     def resize_image(self, size):
         """Grow the disk to ``size`` bytes; a shrink is refused."""
@@ -211,7 +216,7 @@ class RbdImage(imagebackend.Image):
         :raises ImageUnacceptable: nothing to clone (Nova downloads).
         """
         root_sources.clone(context, self.client, self.pool, image_id_or_uri,
-                           self.rbd_name)
+                           self.rbd_name, self._disk_policy())
         self._cloned = True
 
     def flatten(self):
@@ -226,8 +231,9 @@ class RbdImage(imagebackend.Image):
     def import_file(self, instance, local_file, remote_name):
         """Replace the RBD image ``<uuid>_<remote_name>`` with a file."""
         name = names.instance_disk(instance.uuid, remote_name)
+        policy = disk_policy.for_instance(instance)
         self.client.remove(self.pool, name)
-        imports.import_file(self.client, self.pool, local_file, name)
+        imports.import_file(self.client, self.pool, local_file, name, policy)
 
     # -- XML and models -------------------------------------------------------
 

@@ -22,8 +22,10 @@ changed, and is refused, naming what changed, when something did.
 import inspect
 from unittest import mock
 
+from nova.api.validation.extra_specs import base as extra_spec_base
 from nova import config as nova_config
 from nova.image import glance as nova_glance
+from nova import utils as nova_utils
 from nova.virt import driver as virt_driver
 from nova.virt import images
 from nova.virt.libvirt import driver as libvirt_driver
@@ -110,6 +112,18 @@ PINNED = [
      ['self', 'context', 'id_or_uri', 'data', 'dest_path', 'trusted_certs']),
     (nova_glance.API, 'copy_image_to_store',
      ['self', 'context', 'image_id', 'store']),
+    # The storage policy: flavor extra spec validation in nova-api.
+    (extra_spec_base.ExtraSpecValidator, '__init__',
+     ['self', 'name', 'description', 'value', 'deprecated', 'parameters',
+      'name_regex', 'value_regex']),
+    (extra_spec_base.ExtraSpecValidator, 'validate',
+     ['self', 'name', 'value']),
+]
+
+# (object, attribute, value) of constants the plugin relies on.
+PINNED_VALUES = [
+    # Image properties in an instance's system metadata: image_<name>.
+    (nova_utils, 'SM_IMAGE_PROP_PREFIX', 'image_'),
 ]
 
 
@@ -141,6 +155,11 @@ def changed():
         if actual != expected:
             found.append('%s(%s) is now (%s)' % (
                 _where(owner, name), ', '.join(expected), ', '.join(actual)))
+    for owner, name, expected in PINNED_VALUES:
+        actual = getattr(owner, name, None)
+        if actual != expected:
+            found.append('%s is %r, not %r' % (_where(owner, name), actual,
+                                               expected))
     return found
 
 
@@ -149,7 +168,8 @@ def verdict(host=None):
     found = changed()
     if not found:
         return results.ok('nova internals', '%d relied-on names and '
-                          'signatures unchanged' % len(PINNED))
+                          'signatures unchanged'
+                          % (len(PINNED) + len(PINNED_VALUES)))
     return results.fail(
         'nova internals', 'Nova changed what the plugin relies on: %s'
         % '; '.join(found),

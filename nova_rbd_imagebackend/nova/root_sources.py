@@ -39,18 +39,22 @@ LOG = logging.getLogger(__name__)
 IMAGE_API = nova_glance.API()
 
 
-def clone(context, client, pool, image_id, dst_name):
-    """Clone ``pool/dst_name`` from Glance image ``image_id``."""
+def clone(context, client, pool, image_id, dst_name, policy=None):
+    """Clone ``pool/dst_name`` from Glance image ``image_id``.
+
+    With the instance's storage ``policy`` (disks/policy.py).
+    """
     meta = glance.image_with_locations(context, image_id)
     try:
-        return clones.clone(client, image_id, meta, pool, dst_name)
+        return clones.clone(client, image_id, meta, pool, dst_name, policy)
     except exception.ImageUnacceptable as exc:
         refusal = exc
     store = CONF.libvirt.images_rbd_glance_store_name
     if store and meta.get('disk_format') == 'raw':
         try:
             meta = copy_into_store(context, image_id, store)
-            return clones.clone(client, image_id, meta, pool, dst_name)
+            return clones.clone(client, image_id, meta, pool, dst_name,
+                                policy)
         except exception.ImageUnacceptable as exc:
             LOG.warning('Glance did not copy image %(image)s into its store '
                         '%(store)s (%(reason)s); %(next)s',
@@ -61,7 +65,7 @@ def clone(context, client, pool, image_id, dst_name):
             refusal = exc
     if not cache_fill.enabled():
         raise refusal
-    cache_fill.clone(context, client, pool, meta, dst_name)
+    cache_fill.clone(context, client, pool, meta, dst_name, policy)
 
 
 def copy_into_store(context, image_id, store):

@@ -81,6 +81,12 @@ class Client(object):
     def flatten(self, pool, name, progress=None):
         self._call('flatten', pool, name)
 
+    def metadata(self, pool, name):
+        return {}
+
+    def set_metadata(self, pool, name, items, remove=()):
+        self._call('set_metadata', pool, name)
+
     def remove(self, pool, name):
         self._call('remove', pool, name)
         return self.images.pop((pool, name), None) is not None

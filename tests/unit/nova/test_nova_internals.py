@@ -129,3 +129,25 @@ def test_a_test_double_in_nova_s_place_is_not_reported_as_a_change(
     assert internals.changed() == [
         'nova.virt.driver.load_compute_driver(virtapi, compute_driver) '
         'is now (virtapi)']
+
+
+@pytest.mark.parametrize('owner,name,expected', internals.PINNED_VALUES,
+                         ids=[n for _o, n, _e in internals.PINNED_VALUES])
+def test_nova_constant_is_unchanged(owner, name, expected):
+    assert getattr(owner, name) == expected
+
+
+def test_image_properties_reach_system_metadata_whole():
+    # The storage policy reads rbd_* image properties from there: every
+    # property is copied, not only those ImageMetaProps knows.
+    from nova import utils as nova_utils
+    meta = nova_utils.get_system_metadata_from_image(
+        {'properties': {'rbd_qos_iops_limit': '100', 'hw_foo': 'x'}})
+    assert meta['image_rbd_qos_iops_limit'] == '100'
+
+
+def test_extra_spec_validators_come_from_the_entry_point():
+    from nova.api.validation.extra_specs import validators
+    source = inspect.getsource(validators.load_validators)
+    assert "'nova.api.extra_spec_validators'" in source
+    assert 'ext.plugin.register()' in source

@@ -36,6 +36,8 @@ def test_sample_lists_every_option(tmp_path):
         default = opt.default
         if isinstance(default, bool):
             default = str(default).lower()  # the sample's spelling
-        assert '#%s = %s' % (opt.name, default) in text
+        elif isinstance(default, list):
+            default = ','.join(default)
+        assert ('#%s = %s' % (opt.name, default)).rstrip() in text
         first_line = opt.help.strip().splitlines()[0]
         assert first_line.split(',')[0][:40] in text.replace('\n# ', ' ')
