@@ -21,9 +21,12 @@ among them.
 import nova.conf
 from nova import utils as nova_utils
 
+from nova_rbd_imagebackend.disks import instances
 from nova_rbd_imagebackend.disks import policy as policies
+from nova_rbd_imagebackend.disks import policy_on_disk
 
 CONF = nova.conf.CONF
+ALL_DISKS = None
 
 
 def image_properties(instance):
@@ -48,3 +51,20 @@ def for_instance(instance):
     return policies.from_specs(
         specs, image_properties(instance),
         CONF.rbd_imagebackend.image_data_pools)
+
+
+def reapply(image, names):
+    """Give disks of ``image``'s instance the QoS of its flavor now.
+
+    For a disk Nova reuses (a resize, a migration) and after a resize
+    revert (``names`` ALL_DISKS: every disk of the instance).  Nothing
+    for a disk found by its path: there is no instance to ask.
+    """
+    policy = image.storage_policy()
+    if policy is None:
+        return
+    if names is ALL_DISKS:
+        names = instances.instance_disks(image.client, image.pool,
+                                         image.instance.uuid)
+    for name in names:
+        policy_on_disk.apply(image.client, image.pool, name, policy)

@@ -83,7 +83,7 @@ class RbdImage(imagebackend.Image):
                          disk_info_mapping=disk_info_mapping)
         self._absent_at = None
         self._cloned = False
-        self._instance = instance
+        self.instance = instance
         self._policy = None
 
     @property
@@ -139,7 +139,7 @@ class RbdImage(imagebackend.Image):
                 self.client.remove(self.pool, self.rbd_name)
             else:
                 self._check_and_grow(size, created=False)
-                self._apply_policy()
+                disk_policy.reapply(self, [self.rbd_name])
                 return
 
         def prepare_template(target):
@@ -161,28 +161,22 @@ class RbdImage(imagebackend.Image):
                      *args, **kwargs):
         if self.exists():
             self._check_and_grow(size, created=False)
-            self._apply_policy()
+            disk_policy.reapply(self, [self.rbd_name])
             return
         self._create(disk_kind(kwargs), prepare_template, base, size)
 
     def _pool_total(self):
         return cluster.pool_usage()['total']
 
-    def _disk_policy(self):
+    def storage_policy(self):
         """The instance's storage policy; None for a disk found by path."""
-        if self._policy is None and self._instance is not None:
-            self._policy = disk_policy.for_instance(self._instance)
+        if self._policy is None and self.instance is not None:
+            self._policy = disk_policy.for_instance(self.instance)
         return self._policy
-
-    def _apply_policy(self):
-        # A reused disk takes the QoS of the instance's flavor now.
-        if self._disk_policy() is not None:
-            policy_on_disk.apply(self.client, self.pool, self.rbd_name,
-                                 self._policy)
 
     def _create(self, kind, prepare_template, base, size):
         # Refused before anything exists in the pool or on the host.
-        policy = self._disk_policy()
+        policy = self.storage_policy()
         if policy:
             policy_on_disk.check_cluster(self.client, policy)
         if size:
@@ -216,7 +210,7 @@ class RbdImage(imagebackend.Image):
         :raises ImageUnacceptable: nothing to clone (Nova downloads).
         """
         root_sources.clone(context, self.client, self.pool, image_id_or_uri,
-                           self.rbd_name, self._disk_policy())
+                           self.rbd_name, self.storage_policy())
         self._cloned = True
 
     def flatten(self):
@@ -271,6 +265,8 @@ class RbdImage(imagebackend.Image):
             rollback.rollback(self.client, self.pool, self.rbd_name, name)
         except exceptions.RbdNotFound:
             raise exception.SnapshotNotFound(snapshot_id=name)
+        # A resize revert: the instance has its old flavor back.
+        disk_policy.reapply(self, disk_policy.ALL_DISKS)
 
     def snapshot_extract(self, target, out_format):
         """Write this disk's data to a local file in ``out_format``."""

@@ -121,7 +121,7 @@ def make_root(env, instance, size=16 * MiB):
         # (disks/clones.py directly: there is no Glance here).
         clones.clone(disk.client, 'img', {
             'disk_format': 'raw', 'locations': [{'url': env.parent}]},
-            disk.pool, disk.rbd_name, disk._disk_policy())
+            disk.pool, disk.rbd_name, disk.storage_policy())
         disk._cloned = True
     disk.cache(clone, 'base', size, image_id='img')
     return disk
@@ -286,7 +286,7 @@ def test_a_snapshot_records_the_policy_its_disk_had(env, plugin):
                                               disk_name='disk')
                 clones.clone_snapshot(plugin, snap.pool, snap.image,
                                       snap.snapshot, 'vms', child.rbd_name,
-                                      child._disk_policy())
+                                      child.storage_policy())
                 child_meta = plugin.metadata('vms', child.rbd_name)
                 assert not [k for k in child_meta
                             if k.startswith('conf_rbd_qos')]
