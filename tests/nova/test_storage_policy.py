@@ -14,8 +14,9 @@
 nova-api (microversion 2.86) refuses bad ``rbd:`` extra specs; a flavor's
 policy reaches every disk of its servers; a resize takes the new flavor's
 QoS and keeps the disk's layout; a live migration changes nothing on
-the disk; an image's properties tighten QoS; a bad image property fails
-the boot with one fault and nothing made.
+the disk; rebuild and unshelve make disks with the policy again; an
+image's properties tighten QoS; a bad image property fails the boot with
+one fault and nothing made.
 """
 
 from nova.tests.functional.api import client as api_client
@@ -109,6 +110,40 @@ class StoragePolicyTest(base.RbdNovaTestCase):
         self.assertEqual('host2', server['OS-EXT-SRV-ATTR:host'])
         self.assertEqual(before, self._metadata(disk))
         self.assertEqual('100', before[QOS])
+
+    def _assert_policy(self, server, object_size, qos):
+        disk = server['id'] + '_disk'
+        self.assertEqual(object_size, self._object_size(disk))
+        self.assertEqual(qos, self._metadata(disk)[QOS])
+
+    def test_rebuild_makes_the_new_disk_with_the_policy(self):
+        self._flavor('pol1', 1, {'rbd:object_size': '1M',
+                                 'rbd:qos_iops_limit': '100'})
+        server = self.boot(self.image_id, flavor='pol1', host='host1')
+        second = self.upload_rbd_image(b'second-image')
+        self.api.post_server_action(server['id'],
+                                    {'rebuild': {'imageRef': second}})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self._wait_for_server_parameter(
+            server, {'OS-EXT-STS:task_state': None})
+        with self.rbd_image(server['id'] + '_disk') as disk:
+            self.assertEqual(('images', second, 'snap'),
+                             tuple(disk.parent_info()))
+        self._assert_policy(server, MiB, '100')
+
+    def test_unshelve_makes_the_disk_with_the_policy(self):
+        self.flags(shelved_offload_time=-1)
+        self._flavor('pol1', 1, {'rbd:object_size': '1M',
+                                 'rbd:qos_iops_limit': '100'})
+        server = self.boot(self.image_id, flavor='pol1', host='host1')
+        self.api.post_server_action(server['id'], {'shelve': {}})
+        self._wait_for_state_change(server, 'SHELVED')
+        self.api.post_server_action(server['id'], {'shelveOffload': {}})
+        server = self._wait_for_state_change(server, 'SHELVED_OFFLOADED')
+        self.assertEqual([], self.rbd_images(prefix=server['id']))
+        self.api.post_server_action(server['id'], {'unshelve': None})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self._assert_policy(server, MiB, '100')
 
     def test_an_image_property_tightens_the_flavors_qos(self):
         self._flavor('pol1', 1, {'rbd:qos_iops_limit': '100'})
