@@ -91,15 +91,23 @@ class LibvirtCase(base.RbdNovaTestCase):
         self.image_id = self.upload_rbd_image(b'\x47' * (2 * MiB))
         self.server = self.boot(self.image_id)
         self.disk = self.server['id'] + '_disk'
-        self.xml_text = replayable(self.xml.latest(self.server['id']))
-        self.name = etree.fromstring(self.xml_text).findtext('name')
-        self.addCleanup(self._remove_domains)
+        self.xml_text, self.name = self._domain_of(self.server)
 
-    def _remove_domains(self):
+    def _domain_of(self, server):
+        """Nova's XML of ``server`` for real libvirt, and the domain's name.
+
+        Whatever runs under that name is removed from both hosts at the end.
+        """
+        xml_text = replayable(self.xml.latest(server['id']))
+        name = etree.fromstring(xml_text).findtext('name')
+        self.addCleanup(self._remove_domains, name)
+        return xml_text, name
+
+    def _remove_domains(self, name):
         for host in self.hosts:
             conn = host.connect()
             try:
-                dom = conn.lookupByName(self.name)
+                dom = conn.lookupByName(name)
                 if dom.isActive():
                     dom.destroy()
                 dom.undefine()
@@ -108,14 +116,27 @@ class LibvirtCase(base.RbdNovaTestCase):
             finally:
                 conn.close()
 
-    def _start_on(self, host):
+    def _start_on(self, host, xml_text=None):
         conn = host.connect()
         self.addCleanup(conn.close)
         started = time.monotonic()
-        dom = conn.defineXMLFlags(self.xml_text,
+        dom = conn.defineXMLFlags(xml_text or self.xml_text,
                                   libvirt.VIR_DOMAIN_DEFINE_VALIDATE)
         dom.create()
         return dom, time.monotonic() - started
+
+    def _migrate(self, dom, host):
+        """Live-migrate ``dom`` to ``host``: the domain there, and the time."""
+        name = dom.name()
+        port = ceph_sandbox.free_port()
+        started = time.monotonic()
+        dom.migrateToURI3(host.uri, {
+            libvirt.VIR_MIGRATE_PARAM_URI: 'tcp://127.0.0.1:%d' % port},
+            MIGRATE)
+        took = time.monotonic() - started
+        conn = host.connect()
+        self.addCleanup(conn.close)
+        return conn.lookupByName(name), took
 
     @staticmethod
     def _eventually(predicate, timeout=10):
@@ -167,17 +188,8 @@ class RealLibvirtTest(LibvirtCase):
         source_watchers = self._watchers()
         self.assertEqual(1, len(source_watchers))
 
-        port = ceph_sandbox.free_port()
-        started = time.monotonic()
-        dom.migrateToURI3(host_b.uri, {
-            libvirt.VIR_MIGRATE_PARAM_URI: 'tcp://127.0.0.1:%d' % port},
-            MIGRATE)
-        took = time.monotonic() - started
+        moved, took = self._migrate(dom, host_b)
         print('live migration took %.2f s' % took)
-
-        conn_b = host_b.connect()
-        self.addCleanup(conn_b.close)
-        moved = conn_b.lookupByName(self.name)
         self.assertTrue(moved.isActive())
         # The source QEMU exits right after the migration completes.
         self.assertTrue(self._eventually(lambda: host_a.qemu_pids() == []))
