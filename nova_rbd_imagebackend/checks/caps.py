@@ -69,6 +69,43 @@ def caps(host):
     return found
 
 
+def data_pools(host):
+    """Each pool of ``image_data_pools`` can hold the data of our disks.
+
+    It exists, is replicated or erasure-coded with overwrites, and the
+    user may write to it: a scratch image keeping its data there gets a
+    block written.  (Flavors' data pools are known only to nova-api.)
+    """
+    found = []
+    for data_pool in host.conf.rbd_imagebackend.image_data_pools:
+        check = 'data pool %s' % data_pool
+        kind = host.client.data_pool_kind(data_pool)
+        if kind is None:
+            found.append(results.fail(
+                check, 'does not exist', 'create it, or remove it from '
+                '[rbd_imagebackend] image_data_pools'))
+            continue
+        if kind == 'erasure-no-overwrites':
+            found.append(results.fail(
+                check, 'erasure-coded without overwrites',
+                'ceph osd pool set %s allow_ec_overwrites true' % data_pool))
+            continue
+        name = SCRATCH + uuid.uuid4().hex[:8]
+        made = []
+
+        def write():
+            host.client.create(host.pool, name, 4096,
+                               layout={'data_pool': data_pool})
+            made.append((host.pool, name))
+            host.client.write(host.pool, name, b'doctor', 0)
+        found.append(_try(
+            check, write, [], None,
+            'grant %s "osd profile rbd pool=%s"' % (host.entity, data_pool)))
+        for scratch_pool, image in made:
+            host.client.remove(scratch_pool, image)
+    return found
+
+
 def fencing(host):
     """The user may blocklist, which evacuation's fencing needs.
 

@@ -38,8 +38,8 @@ LOG = logging.getLogger(__name__)
 LOCAL = (config.nova_version, config.images_type, config.instance_pool,
          config.cephx_secret, config.force_raw_images, config.ceph_conf,
          keyring.keyring) + commands.COMMANDS
-ON_THE_CLUSTER = (cluster.pools, cluster.clone_v2, caps.caps, caps.fencing,
-                  cluster.monitors)
+ON_THE_CLUSTER = (cluster.pools, cluster.clone_v2, caps.caps, caps.data_pools,
+                  caps.fencing, cluster.monitors)
 
 
 def _extend(found, verdict):

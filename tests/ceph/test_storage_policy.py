@@ -13,7 +13,8 @@
 
 A cluster of three OSDs of its own (an erasure-coded pool with k=2, m=1
 needs three): data pools ``ecdata`` (erasure-coded, overwrites allowed),
-``ecplain`` (erasure-coded, no overwrites) and ``fast`` (replicated).
+``ecplain`` (erasure-coded, no overwrites), ``fast`` (replicated) and
+``nocaps`` (replicated, the compute user has no caps on it).
 Disks are made through the image backend as Nova's driver calls it, for
 Nova Instance and Flavor objects carrying the policy.
 """
@@ -31,7 +32,9 @@ import rados
 import rbd
 
 from nova_rbd_imagebackend.ceph import cluster
+from nova_rbd_imagebackend.checks import caps
 from nova_rbd_imagebackend.checks import disk_policy as policy_check
+from nova_rbd_imagebackend.checks import host as host_module
 from nova_rbd_imagebackend import conf as plugin_conf
 from nova_rbd_imagebackend.disks import clones
 from nova_rbd_imagebackend.disks import locations
@@ -65,6 +68,7 @@ def env(ceph_sandbox, tmp_path_factory):
         with box.admin() as admin:
             admin.create_rbd_pool('fast')
             admin.add_pools_to_caps('client.nova', ['fast'])
+            admin.create_rbd_pool('nocaps')
         admin = rados.Rados(conffile=box.conf_path, rados_id='admin')
         admin.connect(timeout=10)
         with admin.open_ioctx('images') as ioctx:
@@ -294,3 +298,26 @@ def test_a_snapshot_records_the_policy_its_disk_had(env, plugin):
         finally:
             disk.cleanup_direct_snapshot({'url': url},
                                          also_destroy_volume=True)
+
+
+def test_doctor_checks_the_data_pools_images_may_name(env, plugin):
+    conf = nova.conf.CONF
+    conf.set_override('image_data_pools',
+                      ['fast', 'ecdata', 'ecplain', 'nocaps', 'nosuch'],
+                      group='rbd_imagebackend')
+    try:
+        host = host_module.Host(conf)
+        host.connect()
+        found = {r.check: r for r in caps.data_pools(host)}
+    finally:
+        conf.clear_override('image_data_pools', group='rbd_imagebackend')
+    assert found['data pool fast'].status == 'ok'
+    assert found['data pool ecdata'].status == 'ok'
+    assert found['data pool ecplain'].status == 'fail'
+    assert 'allow_ec_overwrites' in found['data pool ecplain'].fix
+    assert found['data pool nocaps'].status == 'fail'
+    assert 'profile rbd pool=nocaps' in found['data pool nocaps'].fix
+    assert found['data pool nosuch'].detail == 'does not exist'
+    # The scratch images are gone, even the one whose write was refused.
+    assert not [n for n in plugin.list_prefix('vms', '')
+                if n.startswith('nova-rbd-doctor-')]
