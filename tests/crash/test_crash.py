@@ -46,6 +46,7 @@ from nova_rbd_imagebackend.ceph import cluster
 from nova_rbd_imagebackend import conf as plugin_conf
 from nova_rbd_imagebackend.disks import audit
 from nova_rbd_imagebackend.disks import locations
+from nova_rbd_imagebackend.disks import pool_cache
 from nova_rbd_imagebackend.disks import snapshot_runs
 from nova_rbd_imagebackend.nova import glance
 from tests.crash import worker
@@ -60,10 +61,14 @@ OP_TIMEOUT = 20
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 SIZES = {'import': 96 * MiB, 'swap': 64 * MiB, 'clone': 256 * MiB,
-         'revert': 128 * MiB}
+         'revert': 128 * MiB, 'fill': 64 * MiB}
+# A killed fill holds the cache image's lease until it lapses: the retry
+# waits that long.
+LEASE_SECONDS = 5
 BEFORE_RESIZE = b'before the resize'
 REPORT = collections.defaultdict(list)
-OPS = ('import', 'swap', 'clone', 'delete', 'snapshot', 'revert')
+OPS = ('import', 'swap', 'clone', 'delete', 'snapshot', 'revert', 'fill')
+WITH_GLANCE = ('snapshot', 'fill')
 
 
 @pytest.fixture(scope='module')
@@ -76,9 +81,14 @@ def setup(ceph_sandbox, tmp_path_factory):
         '[DEFAULT]\ninstances_path = %s\n[libvirt]\nimages_type = rbd\n'
         'images_rbd_pool = vms\nimages_rbd_ceph_conf = %s\nrbd_user = nova\n'
         '[rbd_imagebackend]\nop_timeout = %d\n'
-        % (instances, ceph_sandbox.conf_path, OP_TIMEOUT))
+        'pool_image_cache_lease_seconds = %d\n'
+        % (instances, ceph_sandbox.conf_path, OP_TIMEOUT, LEASE_SECONDS))
     source = folder / 'image.raw'
     source.write_bytes(os.urandom(8 * MiB) * (SIZES['import'] // (8 * MiB)))
+    # What Glance keeps outside the cluster for the fill: 1 MiB blocks,
+    # each of its own content.
+    outside = b''.join(i.to_bytes(4, 'big') * (MiB // 4)
+                       for i in range(1, SIZES['fill'] // MiB + 1))
     admin = rados.Rados(conffile=ceph_sandbox.conf_path, rados_id='admin')
     admin.connect(timeout=10)
     parent = 'crash-parent-%s' % uuid.uuid4()
@@ -91,7 +101,7 @@ def setup(ceph_sandbox, tmp_path_factory):
     worker_log = open(folder / 'workers.log', 'a')
     yield types.SimpleNamespace(
         conf_path=str(conf_path), instances=str(instances),
-        worker_log=worker_log,
+        worker_log=worker_log, outside=outside,
         source=str(source), admin=admin,
         parent_url=locations.format_url(ceph_sandbox.fsid, 'images', parent,
                                         'snap'))
@@ -104,9 +114,9 @@ def setup(ceph_sandbox, tmp_path_factory):
 def glance_conf(request, setup):
     """A nova.conf that also points Nova's Glance client at a glance-api.
 
-    Only a snapshot needs Glance: it alone starts it.
+    Only a snapshot and a fill need Glance: they alone start it.
     """
-    if request.node.callspec.params['op'] != 'snapshot':
+    if request.node.callspec.params['op'] not in WITH_GLANCE:
         return None
     api = request.getfixturevalue('glance_api')
     path = setup.conf_path + '.glance'
@@ -136,7 +146,14 @@ def conf(setup, ceph_sandbox, glance_conf):
 
 
 def args_of(op, setup, glance_conf=None):
-    """The worker's arguments; a snapshot's is a new Glance image."""
+    """The worker's arguments; a snapshot's is a new Glance image.
+
+    A fill's is a new image in Glance's file store, so its cache image is
+    filled afresh.
+    """
+    if op == 'fill':
+        image = glance_conf.api.upload(setup.outside, store='file')
+        return [image['id'], str(SIZES['fill'])]
     if op == 'snapshot':
         return [glance_conf.api.request('POST', '/v2/images', {
             'name': 'crash-snapshot', 'disk_format': 'raw',
@@ -209,7 +226,8 @@ def state(instance_uuid, setup):
 
 def expected_state(op, instance_uuid):
     names = {'import': ['disk'], 'clone': ['disk'], 'swap': ['disk.swap'],
-             'delete': [], 'snapshot': ['disk'], 'revert': ['disk']}[op]
+             'delete': [], 'snapshot': ['disk'], 'revert': ['disk'],
+             'fill': ['disk']}[op]
     return ['%s_%s' % (instance_uuid, n) for n in names], [], []
 
 
@@ -233,6 +251,13 @@ def check_content(op, instance_uuid, setup, args):
         for offset in range(0, SIZES['revert'], 4 * MiB):
             assert client.read('vms', name, offset, len(BEFORE_RESIZE)) == (
                 BEFORE_RESIZE)
+    elif op == 'fill':
+        name = instance_uuid + '_disk'
+        (cached,) = cache_images(args[0])
+        assert client.parent('vms', name) == ('vms', cached, pool_cache.SNAP)
+        for offset in (0, SIZES['fill'] - MiB):
+            assert client.read('vms', name, offset, MiB) == \
+                setup.outside[offset:offset + MiB]
     elif op == 'snapshot':
         status = settled_glance_status(args[0])
         if status == 'registering':
@@ -264,7 +289,22 @@ def kill_window(op, setup, glance_conf):
     return took * 1.1, took
 
 
+def cache_images(image_id):
+    """The pool image cache's images of Glance image ``image_id``."""
+    return cluster.client().list_prefix('vms', '%s%s.' % (pool_cache.PREFIX,
+                                                          image_id))
+
+
 def cleanup(op, instance_uuid, glance_conf=None, *args_lists):
+    if op == 'fill':
+        worker.run('delete', instance_uuid, [])
+        for args in args_lists:
+            for name in cache_images(args[0]):
+                cluster.client().remove('vms', name)
+                cluster.client().remove_object(
+                    'vms', pool_cache.lease_object(name))
+            glance_conf.api.request('DELETE', '/v2/images/%s' % args[0])
+        return
     if op == 'snapshot':
         for args in args_lists:
             try:
@@ -320,6 +360,11 @@ def leftovers(op, instance_uuid, setup, args):
         state_now]
     if op == 'snapshot':
         left += snapshot_leftovers(instance_uuid, args[0], setup)
+    if op == 'fill':
+        # One cache image, published; no .part.
+        cached = cache_images(args[0])
+        if len(cached) != 1 or cached[0].endswith('.part'):
+            left.append('cache images %s' % cached)
     if op == 'revert':
         with setup.admin.open_ioctx('vms') as vms:
             with rbd.Image(vms, instance_uuid + '_disk',
@@ -343,7 +388,7 @@ def audit_and_purge(op, instance_uuid, setup, killed, patience=60):
                                        setup.instances, 0,
                                        glance_status=glance_status)
                  if instance_uuid in f.where or f.kind == 'staging' or
-                 (op == 'snapshot' and killed[0] in f.where)]
+                 (op in WITH_GLANCE and killed[0] in f.where)]
         first = found if first is None else first
         passes += 1
         outcomes = audit.purge(cluster.client(), found)
@@ -370,7 +415,8 @@ def test_killed_operation_is_completed_by_its_retry(conf, setup, glance_conf,
         before = leftovers(op, instance_uuid, setup, killed)
 
         started = time.monotonic()
-        again = args_of(op, setup, glance_conf)
+        # A new snapshot is a new Glance image; a new boot, the same one.
+        again = killed if op == 'fill' else args_of(op, setup, glance_conf)
         worker.run(op, instance_uuid, again)
         retry = time.monotonic() - started
 
@@ -384,7 +430,8 @@ def test_killed_operation_is_completed_by_its_retry(conf, setup, glance_conf,
                            'retry': retry, 'before': before,
                            'audit passes': passes})
         if op != 'delete':
-            cleanup(op, instance_uuid, glance_conf, killed, again)
+            cleanup(op, instance_uuid, glance_conf,
+                    *([killed] if again is killed else [killed, again]))
     REPORT[op + ' window'] = window
 
 

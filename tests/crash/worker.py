@@ -14,8 +14,10 @@
     python -m tests.crash.worker NOVA_CONF OP INSTANCE_UUID [ARGS...]
 
 OP is one of: import FILE SIZE, swap SIZE, clone PARENT_URL SIZE, delete,
-snapshot GLANCE_IMAGE_ID, revert.  The operation goes through the plugin's own
-entry points, the ones Nova calls: ``RbdImage.cache`` for disks, the
+snapshot GLANCE_IMAGE_ID, revert, fill GLANCE_IMAGE_ID SIZE.  The operation
+goes through the plugin's own entry points, the ones Nova calls:
+``RbdImage.cache`` for disks (for ``fill``, the root disk of an image
+Glance keeps outside the cluster: the pool image cache), the
 instance delete of the driver, for a snapshot the steps of Nova's
 ``LibvirtDriver.snapshot`` on an rbd disk (``direct_snapshot``, then
 Glance learns the location, then the plugin's driver ends the run), and
@@ -57,6 +59,15 @@ def run(op, instance_uuid, args):
         return disk.remove_snap('nova-resize')
     if op == 'swap':
         return disk.cache(None, 'swap', int(args[0]), swap_mb=0)
+    if op == 'fill':
+        context = noauth_context()
+
+        def clone_or_fill(target, **kwargs):
+            # Nova's clone_fallback_to_fetch: the backend clones first,
+            # here from the pool image cache, which it fills first.
+            disk.clone(context, args[0])
+        return disk.cache(clone_or_fill, 'base', int(args[1]),
+                          image_id=args[0])
     if op == 'import':
         def fetch(target, **kwargs):
             shutil.copyfile(args[0], target)  # as a download would
