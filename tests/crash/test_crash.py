@@ -28,9 +28,6 @@ import collections
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
 import types
 import urllib.error
@@ -49,6 +46,7 @@ from nova_rbd_imagebackend.disks import locations
 from nova_rbd_imagebackend.disks import pool_cache
 from nova_rbd_imagebackend.disks import snapshot_runs
 from nova_rbd_imagebackend.nova import glance
+from tests.crash import forkserver
 from tests.crash import worker
 
 MiB = 1024 ** 2
@@ -99,12 +97,14 @@ def setup(ceph_sandbox, tmp_path_factory):
             image.create_snap('snap')
             image.protect_snap('snap')
     worker_log = open(folder / 'workers.log', 'a')
+    workers = forkserver.ForkServer(TOP, worker_log)
     yield types.SimpleNamespace(
         conf_path=str(conf_path), instances=str(instances),
-        worker_log=worker_log, outside=outside,
+        worker_log=worker_log, outside=outside, workers=workers,
         source=str(source), admin=admin,
         parent_url=locations.format_url(ceph_sandbox.fsid, 'images', parent,
                                         'snap'))
+    workers.close()
     admin.shutdown()
     worker_log.close()
     print_report()
@@ -203,13 +203,9 @@ def prepare(op, instance_uuid, setup):
 
 
 def start_worker(op, instance_uuid, setup, args, conf_path=None):
-    child = subprocess.Popen(
-        [sys.executable, '-m', 'tests.crash.worker',
-         conf_path or setup.conf_path, op, instance_uuid] + args, cwd=TOP,
-        text=True, stdout=subprocess.PIPE, stderr=setup.worker_log,
-        stdin=subprocess.DEVNULL)
-    assert child.stdout.readline().strip() == 'go'
-    return child
+    """A worker process running ``op`` (tests/crash/forkserver.py)."""
+    return setup.workers.start(conf_path or setup.conf_path, op,
+                               instance_uuid, args)
 
 
 def state(instance_uuid, setup):
@@ -275,13 +271,11 @@ def kill_window(op, setup, glance_conf):
     instance_uuid = str(uuid.uuid4())
     prepare(op, instance_uuid, setup)
     args = args_of(op, setup, glance_conf)
-    child = start_worker(op, instance_uuid, setup, args,
-                         glance_conf and glance_conf.conf_path)
+    pid = start_worker(op, instance_uuid, setup, args,
+                       glance_conf and glance_conf.conf_path)
     started = time.monotonic()
-    assert child.stdout.readline().strip() == 'done'
-    working = time.monotonic() - started
-    child.wait()
-    took = time.monotonic() - started
+    assert setup.workers.wait_done(pid) == 0
+    working = took = time.monotonic() - started
     cleanup(op, instance_uuid, glance_conf, args)
     if WINDOW == 'sharp':
         return working, took
@@ -408,10 +402,9 @@ def test_killed_operation_is_completed_by_its_retry(conf, setup, glance_conf,
         instance_uuid = str(uuid.uuid4())
         prepare(op, instance_uuid, setup)
         killed = args_of(op, setup, glance_conf)
-        child = start_worker(op, instance_uuid, setup, killed, conf_path)
+        pid = start_worker(op, instance_uuid, setup, killed, conf_path)
         time.sleep(rng.uniform(0, latest))
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+        setup.workers.kill(pid)
         before = leftovers(op, instance_uuid, setup, killed)
 
         started = time.monotonic()

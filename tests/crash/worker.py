@@ -121,16 +121,22 @@ def noauth_context():
                                        auth_token='noauth', is_admin=True)
 
 
-def main():
-    conf_path, op, instance_uuid = sys.argv[1:4]
+def serve(conf_path, op, instance_uuid, args, say):
+    """Load nova.conf, connect, then run ``op``; ``say`` 'go' and 'done'."""
     from nova import config as nova_config  # noqa: F401 (registers opts)
     CONF(['--config-file', conf_path], project='nova',
          default_config_files=[])
     plugin_conf.register_opts(CONF)
     cluster.client().fsid()  # connected before the clock starts
-    print('go', flush=True)
-    run(op, instance_uuid, sys.argv[4:])
-    print('done', flush=True)
+    say('go')
+    run(op, instance_uuid, args)
+    say('done')
+
+
+def main():
+    conf_path, op, instance_uuid = sys.argv[1:4]
+    serve(conf_path, op, instance_uuid, sys.argv[4:],
+          lambda word: print(word, flush=True))
 
 
 if __name__ == '__main__':
