@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -31,9 +32,10 @@ DOCTOR = os.path.join(os.path.dirname(sys.executable),
                       'nova-rbd-imagebackend')
 
 
-def doctor(conf_path):
+def doctor(conf_path, *extra):
     result = subprocess.run([DOCTOR, '--config-file', conf_path, 'doctor',
-                             '--format', 'json'], capture_output=True,
+                             '--format', 'json'] + list(extra),
+                            capture_output=True,
                             text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert 'Traceback' not in result.stderr, result.stderr[-2000:]
     return result.returncode, json.loads(result.stdout)
@@ -99,3 +101,30 @@ def test_no_ceph_conf_anywhere_is_one_line_not_a_traceback(tmp_path,
     result, _took = test_launcher.launch(conf)
     assert result.returncode == 1 and 'Traceback' not in result.stderr
     assert first['detail'] in result.stderr.strip().splitlines()[-1]
+
+
+def test_doctor_reports_an_instances_storage_policy(tmp_path, ceph_sandbox):
+    from nova_rbd_imagebackend.ceph import client as ceph_client
+    from nova_rbd_imagebackend.disks import policy
+    conf = test_launcher.write_conf(tmp_path / 'nova.conf',
+                                    ceph_sandbox.conf_path)
+    instance = str(uuid.uuid4())
+    made = policy.from_specs({'rbd:object_size': '1M',
+                              'rbd:qos_iops_limit': '100'}, {})
+    client = ceph_client.CephClient(ceph_sandbox.conf_path, 'nova', 10, 30, 2)
+    name = instance + '_disk'
+    try:
+        client.create('vms', name, 8 * 2 ** 20, layout=made.layout_options())
+        client.set_metadata('vms', name, made.metadata())
+        rc, checks = doctor(conf, '--instance', instance)
+        (disk,) = [c for c in checks if c['check'] == 'disk policy']
+        assert disk['status'] == 'ok', disk
+        assert 'vms/%s: object_size=1M' % name in disk['detail']
+        assert 'QoS: qos_iops_limit=100' in disk['detail']
+        assert 'object_size (flavor)' in disk['detail']
+        rc, checks = doctor(conf, '--instance', str(uuid.uuid4()))
+        (none,) = [c for c in checks if c['check'] == 'disk policy']
+        assert none['status'] == 'warn' and 'has no disk' in none['detail']
+    finally:
+        client.remove('vms', name)
+        client.close()
