@@ -50,6 +50,7 @@ from oslo_log import log as logging
 from nova_rbd_imagebackend.ceph import writers
 from nova_rbd_imagebackend.disks import instances
 from nova_rbd_imagebackend.disks import names
+from nova_rbd_imagebackend.disks import pool_cache
 from nova_rbd_imagebackend.disks import snapshot_runs
 from nova_rbd_imagebackend.disks import staging
 from nova_rbd_imagebackend import exceptions
@@ -236,7 +237,11 @@ def _remove(client, finding):
         if finding.kind == 'partial':
             # A rename of it cut short may have left the disk's name an
             # id object, which would fail the next creation of that disk.
-            client.drop_stray_id(pool, rest[:-len(names.PART_SUFFIX)])
+            published = rest[:-len(names.PART_SUFFIX)]
+            client.drop_stray_id(pool, published)
+            if published.startswith(pool_cache.PREFIX):
+                # A fill that died: its lease object goes with its image.
+                pool_cache.forget_unfilled(client, pool, published)
 
 
 def _finish_snapshot_run(client, glance_pool, image_id, run):

@@ -125,6 +125,25 @@ class Lease(object):
         self.client.set_record(self.pool, self.obj, what,
                                '%d' % time.time())
 
+    def remove(self):
+        """Remove the lease object (and the lease held on it)."""
+        self.client.remove_object(self.pool, self.obj)
+
+
+def forget_unfilled(client, pool, name):
+    """Remove the lease object of a cache image that was never filled.
+
+    Only when nobody holds a lease on it: taking the exclusive lease
+    proves that.  Returns True when it is gone.
+    """
+    if client.exists(pool, name):
+        return False
+    lease = Lease(client, pool, name, 10)
+    if not lease.take(exclusive=True):
+        return False
+    lease.remove()
+    return True
+
 
 def clone(client, pool, key, dst_name, fill, lease_seconds, wait_seconds,
           policy=None):
@@ -185,7 +204,18 @@ def _fill(client, pool, name, fill, lease):
             raise  # the cluster is away: the next fill or the audit
         except Exception:
             undo.remove_quietly(client, pool, part, 'a failed cache fill')
+            # Nothing of a failed fill stays, its lease object included
+            # (removing it gives the lease back).
+            _quietly(lease.remove)
             raise
     lease.note(FILLED)
     LOG.info('Filled the image cache %s/%s in %.1f s', pool, name,
              time.monotonic() - started)
+
+
+def _quietly(action):
+    try:
+        action()
+    except exceptions.CephError as exc:
+        LOG.warning('Could not clean up after a failed cache fill: %s',
+                    exc.format_message())

@@ -25,6 +25,7 @@ import time
 import uuid
 
 import pytest
+import rados
 import rbd
 
 from nova_rbd_imagebackend.ceph import client as ceph_client
@@ -162,7 +163,43 @@ def test_a_fill_killed_midway_is_replaced_by_the_next_boot(
     _clean(client, [second, pool_cache.image_name(key)])
 
 
-def _refused(client, image_id, chunks, size, key):
+def test_the_audit_removes_a_killed_fill_nobody_retries(
+        ceph_sandbox, client, connect_as, tmp_path):
+    from nova_rbd_imagebackend.disks import audit
+    image_id, mib, lease = str(uuid.uuid4()), 32, 5
+    proc = _worker(ceph_sandbox, image_id, mib, '%s_disk' % uuid.uuid4(),
+                   lease=lease, pause=0.2)
+    assert proc.stdout.readline().strip() == 'filling'
+    time.sleep(1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    name = pool_cache.image_name(cache_worker.key_of(image_id, mib))
+    vms = connect_as('admin').open_ioctx('vms')
+    assert _lease_object_exists(vms, name)
+    deadline = time.monotonic() + 60  # until its watch times out
+    while True:
+        found = [f for f in audit.find(client, 'vms', str(tmp_path), 0)
+                 if name in f.where]
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert [f.kind for f in found] == ['partial']
+    time.sleep(lease)  # the dead filler's lease lapses
+    assert audit.purge(client, found) == [(found[0], 'removed')]
+    assert _cache_names(client, image_id) == []
+    assert client.list_prefix('vms', pool_cache.PREFIX + image_id) == []
+    assert not _lease_object_exists(vms, name)
+
+
+def _lease_object_exists(vms, name):
+    try:
+        vms.stat(pool_cache.lease_object(name))
+        return True
+    except rados.ObjectNotFound:
+        return False
+
+
+def _refused(client, image_id, chunks, size, key, vms):
     dst = '%s_disk' % uuid.uuid4()
     with pytest.raises(exceptions.CacheFillFailed) as caught:
         pool_cache.clone(client, 'vms', key, dst,
@@ -170,21 +207,24 @@ def _refused(client, image_id, chunks, size, key):
                          60, 30)
     assert _cache_names(client, image_id) == []
     assert client.list_prefix('vms', dst) == []
+    # Not even the (tiny) lease object of the fill is left.
+    assert not _lease_object_exists(vms, pool_cache.image_name(key))
     return caught.value.format_message()
 
 
-def test_a_hash_mismatch_is_refused_and_nothing_is_left(client):
+def test_a_hash_mismatch_is_refused_and_nothing_is_left(client, connect_as):
     image_id, mib = str(uuid.uuid4()), 4
     key = cache_worker.key_of(image_id, mib)._replace(digest='0' * 128)
     message = _refused(client, image_id,
                        cache_worker.image_data(image_id, mib), mib * MiB,
-                       key)
+                       key, connect_as('admin').open_ioctx('vms'))
     assert message.startswith("Glance's data does not match the image's "
                               'sha512 hash')
     assert 'Glance records 0000000000000000...' in message
 
 
-def test_qcow2_content_registered_as_raw_is_refused(client, tmp_path):
+def test_qcow2_content_registered_as_raw_is_refused(client, tmp_path,
+                                                    connect_as):
     qemu_img = '/usr/bin/qemu-img'
     if not os.path.exists(qemu_img):
         pytest.skip('qemu-img is not installed')
@@ -196,5 +236,6 @@ def test_qcow2_content_registered_as_raw_is_refused(client, tmp_path):
     data = path.read_bytes()
     key = pool_cache.Key(image_id, 'sha512', __import__('hashlib').sha512(
         data).hexdigest())
-    message = _refused(client, image_id, iter([data]), len(data), key)
+    message = _refused(client, image_id, iter([data]), len(data), key,
+                       connect_as('admin').open_ioctx('vms'))
     assert 'registered as raw' in message or 'safety check' in message
