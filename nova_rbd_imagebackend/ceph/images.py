@@ -24,6 +24,7 @@ from oslo_log import log as logging
 from nova_rbd_imagebackend.ceph.bindings import rados
 from nova_rbd_imagebackend.ceph.bindings import rbd
 from nova_rbd_imagebackend.ceph import directory
+from nova_rbd_imagebackend.ceph import inventory
 from nova_rbd_imagebackend.ceph import layouts
 from nova_rbd_imagebackend.ceph import writers
 from nova_rbd_imagebackend import exceptions
@@ -248,6 +249,12 @@ class ImageOps(object):
                     removed.append(entry['name'])
                 except (rbd.ImageHasSnapshots, rbd.ImageBusy,
                         rbd.PermissionError):
+                    continue
+                except rbd.Error as exc:
+                    if not inventory.is_moving(exc):
+                        raise
+                    # Half-moved by a process that died: the retry of its
+                    # delete, or the audit, finishes it.
                     continue
             return removed
         return self.call('purge trash', run, '%s trash' % pool)

@@ -15,9 +15,30 @@ Read-only questions for the audit, plus removing a trash entry.
 """
 
 import datetime
+import errno
+import struct
+
+from oslo_log import log as logging
 
 from nova_rbd_imagebackend.ceph.bindings import rados
 from nova_rbd_imagebackend.ceph.bindings import rbd
+
+LOG = logging.getLogger(__name__)
+RBD_TRASH = 'rbd_trash'
+# cls_rbd's trash image states (cls::rbd::TrashImageState).
+TRASH_NORMAL, TRASH_MOVING = 0, 1
+
+
+def is_moving(exc):
+    """True for librbd's refusal to remove a trash entry still MOVING."""
+    return getattr(exc, 'errno', None) == errno.EUCLEAN
+
+
+def set_trash_state(ioctx, image_id, state, expect):
+    """cls_rbd's trash_state_set: ``state`` if the entry is ``expect``."""
+    data = struct.pack('<I', len(image_id)) + image_id.encode() + bytes(
+        [state, expect])
+    ioctx.execute(RBD_TRASH, 'rbd', 'trash_state_set', data)
 
 
 def _epoch(value):
@@ -156,8 +177,29 @@ class InventoryOps(object):
                     if i['name'].startswith(prefix)]
         return self.call('list images', run, '%s/%s*' % (pool, prefix))
 
-    def trash_remove(self, pool, image_id, name=''):
-        """Purge one trash entry; RbdBusy while clones still read it."""
+    def trash_remove(self, pool, image_id, name='', finish_moving=False):
+        """Purge one trash entry; RbdBusy while clones still read it.
+
+        librbd moves an image into the trash in three steps: it adds the
+        entry as MOVING, removes the image from the pool's directory,
+        then marks the entry NORMAL.  A process killed in between leaves
+        an entry librbd refuses to remove for ever (EUCLEAN).  With
+        ``finish_moving`` (the caller knows the mover is gone) the last
+        step is done here, then the entry purged.
+        """
         def run():
-            rbd.RBD().trash_remove(self._ioctx(pool), image_id, force=True)
+            ioctx = self._ioctx(pool)
+            try:
+                rbd.RBD().trash_remove(ioctx, image_id, force=True)
+            except rbd.Error as exc:
+                if not is_moving(exc):
+                    raise
+                if not finish_moving:
+                    raise rbd.ImageBusy('half-moved into the trash by a '
+                                        'process that may still run')
+                set_trash_state(ioctx, image_id, TRASH_NORMAL, TRASH_MOVING)
+                LOG.info('%s/%s was left half-moved into the RBD trash by '
+                         'a process that died; finished the move',
+                         pool, name or image_id)
+                rbd.RBD().trash_remove(ioctx, image_id, force=True)
         self.call('purge from trash', run, '%s/%s' % (pool, name or image_id))

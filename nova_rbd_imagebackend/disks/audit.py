@@ -231,7 +231,8 @@ def _remove(client, finding):
         name, _sep, snap = rest.partition('@')
         client.remove_snap(pool, name, snap, force=True)
     elif finding.kind == 'trash':
-        client.trash_remove(pool, finding.ref, rest)
+        # Older than the grace period: whoever moved it is gone.
+        client.trash_remove(pool, finding.ref, rest, finish_moving=True)
     else:
         client.remove(pool, rest)
         if finding.kind == 'partial':

@@ -72,11 +72,15 @@ def _finish_trashed(client, pool, instance, only):
     for image_id, name in sorted(entries.items()):
         if not name.startswith(prefix) or (only and not only(name)):
             continue
-        # A delete killed inside librbd may still hold the image's lock.
-        inflight.break_dead_writer(client, pool, name,
-                                   inflight.writer(client, pool, name))
+        # A delete killed inside librbd may still hold the image's lock,
+        # or have left the entry half-moved into the trash: finish that
+        # unless a process still alive on this host might be moving it.
+        record = inflight.writer(client, pool, name)
+        inflight.break_dead_writer(client, pool, name, record)
+        mover_gone = record is None or inflight.dead_here(record)
         try:
-            client.trash_remove(pool, image_id, name)
+            client.trash_remove(pool, image_id, name,
+                                finish_moving=mover_gone)
         except exceptions.RbdBusy:
             LOG.info('%s/%s stays in the RBD trash until the clones of its '
                      'snapshots are flattened', pool, name,

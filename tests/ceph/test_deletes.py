@@ -17,6 +17,7 @@ import uuid
 import rbd
 
 from nova_rbd_imagebackend.ceph import client as ceph_client
+from nova_rbd_imagebackend.ceph import inventory
 from nova_rbd_imagebackend.disks import instances
 
 MiB = 1024 ** 2
@@ -55,4 +56,46 @@ def test_disks_left_in_the_trash_are_finished(ceph_sandbox, connect_as):
     rbd.RBD().remove(images, child)
     vms.close()
     images.close()
+    client.close()
+
+
+def _half_move_into_the_trash(vms, name):
+    """What a delete killed inside librbd's move into the trash leaves.
+
+    The move adds the trash entry as MOVING, drops the image from the
+    pool's directory, then marks the entry NORMAL; the last step undone
+    here is the one a process killed in between never made.
+    """
+    rbd.RBD().trash_move(vms, name, 0)
+    (entry,) = [e for e in rbd.RBD().trash_list(vms) if e['name'] == name]
+    inventory.set_trash_state(vms, entry['id'], inventory.TRASH_MOVING,
+                              inventory.TRASH_NORMAL)
+    return entry['id']
+
+
+def test_a_disk_half_moved_into_the_trash_is_finished(ceph_sandbox,
+                                                      connect_as):
+    client = ceph_client.CephClient(ceph_sandbox.conf_path, 'nova', 5, 10, 4)
+    vms = connect_as('admin').open_ioctx('vms')
+    instance = types.SimpleNamespace(uuid=str(uuid.uuid4()))
+    other = types.SimpleNamespace(uuid=str(uuid.uuid4()))
+    for owner in (instance, other):
+        rbd.RBD().create(vms, owner.uuid + '_disk', 4 * MiB)
+    image_id = _half_move_into_the_trash(vms, instance.uuid + '_disk')
+    # librbd itself refuses to remove it, for ever.
+    try:
+        rbd.RBD().trash_remove(vms, image_id, force=True)
+        raise AssertionError('librbd removed a MOVING trash entry')
+    except rbd.Error as exc:
+        assert inventory.is_moving(exc)
+
+    # Another instance's delete passes over it (and purges the trash).
+    assert instances.remove_instance_disks(client, 'vms', other) == [
+        other.uuid + '_disk']
+    # The retried delete of its own instance finishes it.
+    instances.remove_instance_disks(client, 'vms', instance)
+    assert [e for e in rbd.RBD().trash_list(vms)
+            if e['name'].startswith(instance.uuid)] == []
+    assert [i for i in rbd.RBD().list2(vms)
+            if i['name'].startswith(instance.uuid)] == []
     client.close()
