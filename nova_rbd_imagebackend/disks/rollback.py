@@ -24,6 +24,11 @@ disk holds the snapshot's data:
   finds the rollback to that snapshot done, and rolls back again while
   the snapshot exists (the same data) or does nothing once it is gone.
 
+Removing the snapshot takes the disk's exclusive lock too, so it is
+recorded as well (``remove_snapshot``): a process killed in the middle
+of it is cut off by the retry, or by the disk's delete, instead of
+holding the lock until its watch times out.
+
 The mark stays until the disk's next operation replaces it (a delete, or
 another resize's rollback).
 """
@@ -36,18 +41,27 @@ from nova_rbd_imagebackend import exceptions
 LOG = logging.getLogger(__name__)
 
 
+def _done_mark(snap):
+    return 'rolled back to %s' % snap
+
+
+def _removal(snap):
+    return 'remove %s' % snap
+
+
 def rollback(client, pool, name, snap):
     """Roll ``pool/name`` back to ``snap``; done already counts as done.
 
     :raises RbdNotFound: the snapshot does not exist and no rollback to
         it was completed.
     """
-    done_mark = 'rolled back to %s' % snap
+    done_mark = _done_mark(snap)
     previous = writers.take_over(client, pool, name, 'rollback to %s' % snap)
     try:
         client.rollback_to_snap(pool, name, snap)
     except exceptions.RbdNotFound:
-        if previous and previous.get('op') == done_mark:
+        # A removal of the snapshot starts only after a rollback is done.
+        if previous and previous.get('op') in (done_mark, _removal(snap)):
             writers.note(client, pool, name, done_mark)
             LOG.info('%s/%s was already rolled back to %s, which is gone '
                      'since: nothing left to do', pool, name, snap)
@@ -55,3 +69,26 @@ def rollback(client, pool, name, snap):
         writers.done(client, pool, name)
         raise
     writers.note(client, pool, name, done_mark)
+
+
+def remove_snapshot(client, pool, name, snap):
+    """Remove ``snap`` of ``pool/name``, recorded; False if it is gone.
+
+    After a rollback to it the done mark is kept, so that a retried
+    revert still finds the rollback done.
+    """
+    previous = writers.take_over(client, pool, name, _removal(snap))
+    after_rollback = bool(previous) and previous.get('op') in (
+        _done_mark(snap), _removal(snap))
+    try:
+        removed = client.remove_snap(pool, name, snap)
+    except exceptions.CephTimeout:
+        raise  # the record stays: the cluster is not answering
+    except BaseException:
+        writers.done(client, pool, name)
+        raise
+    if after_rollback:
+        writers.note(client, pool, name, _done_mark(snap))
+    else:
+        writers.done(client, pool, name)
+    return removed

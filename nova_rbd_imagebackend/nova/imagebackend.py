@@ -253,7 +253,8 @@ class RbdImage(imagebackend.Image):
 
     def remove_snap(self, name, ignore_errors=False):
         try:
-            self.client.remove_snap(self.pool, self.rbd_name, name)
+            rollback.remove_snapshot(self.client, self.pool, self.rbd_name,
+                                     name)
         except exceptions.CephError as exc:
             if not ignore_errors:
                 raise
