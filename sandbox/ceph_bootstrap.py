@@ -32,7 +32,11 @@ VMS_POOL = 'vms'
 USERS = {
     'client.glance': {
         'mon': 'profile rbd',
-        'osd': 'profile rbd pool=%s' % IMAGES_POOL,
+        # Read access to the instance pool: Glance opens an instance
+        # snapshot to check its location, and until the manager has
+        # flattened it that reads the instance disk's snapshot.
+        'osd': 'profile rbd pool=%s, profile rbd-read-only pool=%s' % (
+            IMAGES_POOL, VMS_POOL),
         'mgr': 'profile rbd pool=%s' % IMAGES_POOL,
     },
     'client.nova': {

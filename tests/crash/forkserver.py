@@ -23,7 +23,8 @@ Requests, one JSON object per line on stdin:
 ``{"conf": PATH, "op": OP, "uuid": UUID, "args": [...]}`` forks a worker
 (tests/crash/worker.py); ``{"wait": PID}`` reaps it.  Replies on stdout,
 one JSON object per line: ``{"pid": PID}``, then from the worker
-``{"go": PID}`` and ``{"done": PID}``, and ``{"exit": PID, "status": N}``.
+``{"go": PID}`` and ``{"done": PID}`` (or ``{"failed": PID}``), and
+``{"exit": PID, "status": N}``.
 The worker's errors go to this process's stderr.
 """
 
@@ -56,6 +57,7 @@ def fork_worker(request):
         code = 0
     except BaseException:
         traceback.print_exc()
+        reply({'failed': os.getpid()})
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -111,6 +113,9 @@ class ForkServer(object):
             message = self._line(deadline)
             assert message is not None, 'no %s from worker %s within ' \
                 '%d s' % (key, pid, timeout)
+            assert message.get('failed') is None or \
+                message['failed'] != pid, 'worker %s failed (its traceback ' \
+                'is in workers.log)' % pid
             if key in message and pid in (None, message[key]):
                 return message
 
