@@ -122,7 +122,10 @@ class GlanceSandbox(object):
         cephx.write_private(conf, CONF_TEMPLATE.format(
             port=port, dir=directory, pool=ceph_sandbox.IMAGES_POOL,
             ceph_conf=ceph.conf_path, flavor=flavor,
-            database=database or 'sqlite:///%s/glance.sqlite' % directory) +
+            # Glance's threads write at once; sqlite's 5 s default wait for
+            # the lock is too short on a busy machine ("database is locked").
+            database=database or
+            'sqlite:///%s/glance.sqlite?timeout=60' % directory) +
             extra_conf)
         with open(os.path.join(sys.prefix, 'etc', 'glance',
                                'glance-api-paste.ini')) as f:
