@@ -233,16 +233,16 @@ def _remove(client, finding):
     elif finding.kind == 'trash':
         # Older than the grace period: whoever moved it is gone.
         client.trash_remove(pool, finding.ref, rest, finish_moving=True)
+    elif finding.kind == 'partial' and rest.startswith(pool_cache.PREFIX):
+        # A fill that died: its lease object goes with its image.
+        if not pool_cache.remove_abandoned_fill(client, pool, rest):
+            raise Kept('a lease on it is still held')
     else:
         client.remove(pool, rest)
         if finding.kind == 'partial':
             # A rename of it cut short may have left the disk's name an
             # id object, which would fail the next creation of that disk.
-            published = rest[:-len(names.PART_SUFFIX)]
-            client.drop_stray_id(pool, published)
-            if published.startswith(pool_cache.PREFIX):
-                # A fill that died: its lease object goes with its image.
-                pool_cache.forget_unfilled(client, pool, published)
+            client.drop_stray_id(pool, rest[:-len(names.PART_SUFFIX)])
 
 
 def _finish_snapshot_run(client, glance_pool, image_id, run):

@@ -130,18 +130,28 @@ class Lease(object):
         self.client.remove_object(self.pool, self.obj)
 
 
-def forget_unfilled(client, pool, name):
-    """Remove the lease object of a cache image that was never filled.
+def remove_abandoned_fill(client, pool, part):
+    """Remove the ``.part`` of a fill that died, and its lease object.
 
-    Only when nobody holds a lease on it: taking the exclusive lease
-    proves that.  Returns True when it is gone.
+    Under the exclusive lease, so never under a live filler; the lease
+    object goes too unless the cache image itself exists.  Returns False
+    (removing nothing) while another process holds a lease on it.
     """
-    if client.exists(pool, name):
-        return False
-    lease = Lease(client, pool, name, 10)
+    name = part[:-len(names.PART_SUFFIX)]
+    lease = Lease(client, pool, name, 30)
     if not lease.take(exclusive=True):
         return False
-    lease.remove()
+    try:
+        client.remove(pool, part)
+        # A rename of it cut short may have left the name an id object.
+        client.drop_stray_id(pool, name)
+    except BaseException:
+        lease.drop()
+        raise
+    if client.exists(pool, name):
+        lease.drop()
+    else:
+        lease.remove()
     return True
 
 
