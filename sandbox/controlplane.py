@@ -186,6 +186,12 @@ class RbdNovaTestCase(integrated_helpers.InstanceHelperMixin,
 
     # -- services -----------------------------------------------------------
 
+    def start_two_hosts(self):
+        """Computes host1 and host2; return an rbd image to boot from."""
+        self.start_compute('host1')
+        self.start_compute('host2')
+        return self.upload_rbd_image(b'base-image')
+
     def start_compute(self, name):
         """Start a compute service on host ``name`` with its own libvirt."""
         with mock.patch.object(fakelibvirt.Connection, 'getHostname',

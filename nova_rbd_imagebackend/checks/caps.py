@@ -58,15 +58,19 @@ def caps(host):
                 'grant %s at least "osd profile rbd-read-only pool=%s"'
                 % (host.entity, glance_pool)))
     finally:
-        for scratch_pool, image in reversed(made):
-            try:
-                client.remove(scratch_pool, image)
-            except exceptions.CephError:
-                found.append(results.warn(
-                    'clean up', 'could not remove %s/%s' % (
-                        scratch_pool, image),
-                    'rbd rm %s/%s' % (scratch_pool, image)))
+        _clean_up(client, made, found)
     return found
+
+
+def _clean_up(client, made, found):
+    """Remove the scratch images ``made``; a warning for each that stays."""
+    for scratch_pool, image in reversed(made):
+        try:
+            client.remove(scratch_pool, image)
+        except exceptions.CephError:
+            found.append(results.warn(
+                'clean up', 'could not remove %s/%s' % (scratch_pool, image),
+                'rbd rm %s/%s' % (scratch_pool, image)))
 
 
 def data_pools(host):
@@ -96,13 +100,15 @@ def data_pools(host):
         def write():
             host.client.create(host.pool, name, 4096,
                                layout={'data_pool': data_pool})
+            # Made, even if the write is refused: removed below.
             made.append((host.pool, name))
             host.client.write(host.pool, name, b'doctor', 0)
-        found.append(_try(
-            check, write, [], None,
-            'grant %s "osd profile rbd pool=%s"' % (host.entity, data_pool)))
-        for scratch_pool, image in made:
-            host.client.remove(scratch_pool, image)
+        try:
+            found.append(_try(
+                check, write, [], None, 'grant %s "osd profile rbd pool=%s"'
+                % (host.entity, data_pool)))
+        finally:
+            _clean_up(host.client, made, found)
     return found
 
 

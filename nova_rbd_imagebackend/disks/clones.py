@@ -102,6 +102,6 @@ def _clone_whole(client, loc, dst_pool, dst_name, policy):
     inflight.claim_part(client, dst_pool, part, 'clone')
     with inflight.recorded(client, dst_pool, part):
         client.clone(loc.pool, loc.image, loc.snapshot, dst_pool, part,
-                     layout=policy.layout_options() if policy else None)
+                     layout=policy_on_disk.layout(policy))
         policy_on_disk.stamp(client, dst_pool, part, policy)
         inflight.publish(client, dst_pool, part, dst_name, 'clone')

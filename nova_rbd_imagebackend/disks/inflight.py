@@ -29,6 +29,7 @@ import time
 
 from nova_rbd_imagebackend.ceph import writers
 from nova_rbd_imagebackend.disks import names
+from nova_rbd_imagebackend.disks import policy_on_disk
 from nova_rbd_imagebackend import exceptions
 
 RECORDS = writers.RECORDS
@@ -110,10 +111,8 @@ def create_part(client, pool, part, size, operation, policy=None):
     With the storage ``policy``'s layout and metadata (disks/policy.py).
     """
     claim_part(client, pool, part, operation)
-    client.create(pool, part, size,
-                  layout=policy.layout_options() if policy else None)
-    if policy:
-        client.set_metadata(pool, part, policy.metadata())
+    client.create(pool, part, size, layout=policy_on_disk.layout(policy))
+    policy_on_disk.stamp(client, pool, part, policy)
 
 
 def publish(client, pool, part, name, operation):

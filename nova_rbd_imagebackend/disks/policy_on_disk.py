@@ -52,6 +52,11 @@ def check_cluster(client, policy):
                    'osd pool set %s allow_ec_overwrites true"' % pool)
 
 
+def layout(policy):
+    """librbd's layout for a new image of ``policy`` (None: defaults)."""
+    return policy.layout_options() if policy else None
+
+
 def stamp(client, pool, part, policy):
     """Give a new image (still ``.part``) the policy's metadata."""
     if policy:

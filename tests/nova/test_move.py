@@ -28,9 +28,7 @@ class MoveTest(base.RbdNovaTestCase):
     def setUp(self):
         super().setUp()
         self.flags(allow_resize_to_same_host=False)
-        self.start_compute('host1')
-        self.start_compute('host2')
-        self.image_id = self.upload_rbd_image(b'base-image')
+        self.image_id = self.start_two_hosts()
 
     def _boot_on(self, host, flavor='root1'):
         server = self.boot(self.image_id, flavor=flavor, host=host)
@@ -110,9 +108,7 @@ class LiveMigrationTest(base.RbdNovaTestCase):
 
     def setUp(self):
         super().setUp()
-        self.start_compute('host1')
-        self.start_compute('host2')
-        self.image_id = self.upload_rbd_image(b'base-image')
+        self.image_id = self.start_two_hosts()
         self.allow_live_migration()
 
     def test_live_migration_moves_the_server_not_the_disk(self):

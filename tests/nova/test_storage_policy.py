@@ -33,9 +33,7 @@ class StoragePolicyTest(base.RbdNovaTestCase):
     def setUp(self):
         super().setUp()
         self.flags(allow_resize_to_same_host=False)
-        self.start_compute('host1')
-        self.start_compute('host2')
-        self.image_id = self.upload_rbd_image(b'base-image')
+        self.image_id = self.start_two_hosts()
 
     def _flavor(self, name, root_gb, specs, swap=0, ephemeral_gb=0):
         self.api.microversion = '2.86'
