@@ -133,6 +133,19 @@ class _Call(object):
             return True
 
 
+def _outcome(tpool, call):
+    """(True, result) or (False, exception) of ``call`` on a real thread.
+
+    A green thread that dies of an exception has it printed by eventlet's
+    hub, a traceback on stderr for every image that was not found: the
+    exception is handed to the waiter instead.
+    """
+    try:
+        return True, tpool.execute(call)
+    except Exception as exc:
+        return False, exc
+
+
 class Runner(object):
     """A bounded set of worker threads with a per-call deadline."""
 
@@ -182,11 +195,14 @@ class Runner(object):
         else:
             eventlet = utils.get_eventlet()
             tpool = importlib.import_module('eventlet.tpool')
-            green = eventlet.spawn(tpool.execute, call)
+            green = eventlet.spawn(_outcome, tpool, call)
 
             def wait(t):
                 with eventlet.Timeout(t):
-                    return green.wait()
+                    ok, value = green.wait()
+                if ok:
+                    return value
+                raise value
             timeout_error = eventlet.Timeout
             remaining = timeout
         while True:
