@@ -202,6 +202,35 @@ image instead of importing it again. When the importing host dies, its
 claim lapses after this time, and the next boot removes the partial image
 and imports it afresh.
 """),
+    cfg.BoolOpt('convert_without_local_copy',
+                default=True,
+                help="""
+Fill the pool image cache from an image that is not raw (qcow2, vmdk,
+vdi, vhd, vhdx) without a copy on the compute host's disk.
+
+qemu-nbd reads the image from Glance by HTTP ranges, through a server on
+the loopback interface that adds this request's credentials, and the raw
+content goes straight into the pool. Glance's file is also read once in
+order, for the format inspection before QEMU opens it and for the hash
+check before the cache image is published: twice Glance's bandwidth,
+none of the host's disk. When false, or when Glance does not serve
+ranges, Nova downloads and converts the image in a folder under
+``[DEFAULT] instances_path`` (as large as the disk), then it goes into
+the pool.
+
+Related options:
+
+* ``pool_image_cache``
+* ``image_read_timeout``
+"""),
+    cfg.IntOpt('image_read_timeout',
+               default=60,
+               min=1,
+               help="""
+How long, in seconds, a read from Glance may stall while the pool image
+cache is filled without a local copy before the fill fails (and its
+partial image is removed).
+"""),
     cfg.IntOpt('progress_interval',
                default=10,
                min=1,

@@ -11,8 +11,10 @@
 # under the License.
 """The external commands Nova still runs on this plugin's paths.
 
-The plugin runs no command itself, and Nova runs no ``ceph`` or ``rbd``
-command on a host the plugin serves.  Nova's own code still runs these:
+Nova runs no ``ceph`` or ``rbd`` command on a host the plugin serves.
+The plugin runs one, ``qemu-nbd`` (with QEMU's curl driver), to convert
+an image that is not raw as it comes from Glance into the pool image
+cache.  Nova's own code still runs these:
 
 * ``qemu-img``: to inspect and convert an image that is not in the
   cluster after downloading it, and to create the file an ephemeral disk
@@ -26,6 +28,7 @@ command on a host the plugin serves.  Nova's own code still runs these:
 import shutil
 
 from nova_rbd_imagebackend.checks import results
+from nova_rbd_imagebackend.disks import qemu_export
 
 DEFAULT_EPHEMERAL_FS = 'ext4'
 
@@ -47,6 +50,22 @@ def qemu_img(host):
         'command qemu-img', 'qemu-img is not on the PATH: images that are '
         'not in the cluster and ephemeral disks cannot be created',
         _missing_fix('qemu-img', 'qemu-utils'))
+
+
+def qemu_nbd(host):
+    options = host.conf.rbd_imagebackend
+    if not (options.pool_image_cache and
+            options.convert_without_local_copy):
+        return results.ok('command qemu-nbd', 'not used: images that are '
+                          'not raw are converted in a staging folder')
+    reason = qemu_export.unavailable()
+    if reason is None:
+        return results.ok('command qemu-nbd', 'found, with the curl driver '
+                          '(images that are not raw, without a local copy)')
+    return results.warn(
+        'command qemu-nbd', '%s: images that are not raw are converted in '
+        'a staging folder under the instances path, as large as the disk'
+        % reason, 'install qemu-utils and qemu-block-extra')
 
 
 def mkfs(host):
@@ -79,4 +98,4 @@ def config_drive(host):
                         _missing_fix(command, package))
 
 
-COMMANDS = (qemu_img, mkfs, config_drive)
+COMMANDS = (qemu_img, qemu_nbd, mkfs, config_drive)

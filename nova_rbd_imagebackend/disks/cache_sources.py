@@ -19,9 +19,10 @@ fails the inspector's safety check, is refused) and its bytes are hashed
 (by the Glance client, or here); the cache image is published only when
 Glance's hash matches.
 
-Any other format goes through Nova's own download, inspection and
-conversion to a raw file first (nova/cache_fill.py), once per pool, and
-that file is written in by its data extents.
+Other formats are converted on the way (converted_source.py), or, where
+that cannot be done, go through Nova's own download, inspection and
+conversion to a raw file (nova/cache_fill.py), once per pool, and that
+file is written in by its data extents.
 """
 
 import hashlib
@@ -62,18 +63,18 @@ def from_stream(open_chunks, size, key, hashed_by_source=False):
         def blocks():
             got = [0]
             try:
-                yield from _blocks(_inspected_chunks(source, inspected),
-                                   digest, got)
+                yield from blocks_of(_inspected_chunks(source, inspected),
+                                     digest, got)
             except (IOError, OSError) as exc:
                 raise exceptions.CacheFillFailed(
-                    name=where, reason=_read_failure(exc))
+                    name=where, reason=read_failure(exc))
             if got[0] != size:
                 raise exceptions.CacheFillFailed(
                     name=where, reason='Glance sent %d bytes of an image of '
                     '%d' % (got[0], size))
 
-        _write(client, pool, part, blocks(), size, renew,
-               lambda: _check_content(inspected, where, final=False))
+        write(client, pool, part, blocks(), size, renew,
+              lambda: _check_content(inspected, where, final=False))
         _check_content(inspected, where, final=True)
         if digest is not None and digest.hexdigest() != key.digest:
             raise exceptions.CacheFillFailed(
@@ -92,11 +93,11 @@ def from_file(path, size):
                 for offset, length in staging.data_extents(path, BLOCK):
                     src.seek(offset)
                     yield offset, src.read(length)
-        _write(client, pool, part, blocks(), size, renew, lambda: None)
+        write(client, pool, part, blocks(), size, renew, lambda: None)
     return fill
 
 
-def _write(client, pool, part, blocks, size, renew, check):
+def write(client, pool, part, blocks, size, renew, check):
     """Write ``blocks`` in batches; renew the lease and check between.
 
     A batch goes into the pool while the next one is read and hashed:
@@ -158,7 +159,7 @@ class _BatchWriter(object):
             raise self.error
 
 
-def _blocks(chunks, digest, got):
+def blocks_of(chunks, digest, got):
     """(offset, BLOCK bytes) of ``chunks``, None for data all zeroes.
 
     Hashes every chunk into ``digest`` (if any) and counts the bytes in
@@ -203,7 +204,7 @@ def _inspected_chunks(source, inspected):
     yield from source
 
 
-def _read_failure(exc):
+def read_failure(exc):
     if 'Corrupt image download' in str(exc):  # glanceclient's own check
         return ("Glance's data does not match the image's recorded hash "
                 "(found by the Glance client's own check)")

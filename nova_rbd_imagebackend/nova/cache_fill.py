@@ -11,9 +11,12 @@
 # under the License.
 """Root disks from the pool image cache, filled through Nova's image code.
 
-A raw image streams from Nova's Glance client into the pool; any other
-format is downloaded, inspected and converted to raw by Nova's own
-``fetch_to_raw`` (the same rules as any download), in a staging folder
+A raw image streams from Nova's Glance client into the pool.  A qcow2,
+vmdk, vdi, vhd or vhdx image is converted on the way, read from Glance
+by ranges (disks/converted_source.py): no copy on the host's disk.  Any
+other format, or any image when Glance does not serve ranges or
+``convert_without_local_copy`` is off, is downloaded, inspected and
+converted to raw by Nova's own ``fetch_to_raw`` in a staging folder
 that lives for one fill.  disks/pool_cache.py has the steps.
 """
 
@@ -25,7 +28,9 @@ from nova.virt import images
 from oslo_log import log as logging
 
 from nova_rbd_imagebackend.disks import cache_sources
+from nova_rbd_imagebackend.disks import converted_source
 from nova_rbd_imagebackend.disks import pool_cache
+from nova_rbd_imagebackend.disks import qemu_export
 from nova_rbd_imagebackend.disks import staging
 from nova_rbd_imagebackend import exceptions
 from nova_rbd_imagebackend.nova import glance
@@ -57,7 +62,7 @@ def clone(context, client, pool, meta, dst_name, policy=None):
             lambda: glance.image_chunks(context, meta['id']),
             meta['size'], key, hashed_by_source=True)
     else:
-        fill = _converted(context, meta['id'])
+        fill = _converted(context, meta)
     filled = pool_cache.clone(
         client, pool, key, dst_name, fill,
         CONF.rbd_imagebackend.pool_image_cache_lease_seconds, WAIT_FOR_FILL,
@@ -66,8 +71,20 @@ def clone(context, client, pool, meta, dst_name, policy=None):
              dst_name, meta['id'], ' (filled it first)' if filled else '')
 
 
-def _converted(context, image_id):
+def _converted(context, meta):
+    image_id, disk_format = meta['id'], meta.get('disk_format')
+
     def fill(client, pool, part, renew):
+        if _by_ranges(context, image_id, disk_format):
+            return converted_source.from_glance(
+                lambda: glance.image_chunks(context, image_id),
+                lambda start, end: glance.image_range(context, image_id,
+                                                      start, end),
+                meta['size'], disk_format,
+                CONF.rbd_imagebackend.image_read_timeout)(
+                    client, pool, part, renew)
+        LOG.info('Converting image %s (%s) in a staging folder under %s',
+                 image_id, disk_format, CONF.instances_path)
         with staging.staging_dir() as folder:
             target = os.path.join(folder, image_id)
             try:
@@ -80,3 +97,16 @@ def _converted(context, image_id):
             cache_sources.from_file(target, os.path.getsize(target))(
                 client, pool, part, renew)
     return fill
+
+
+def _by_ranges(context, image_id, disk_format):
+    """True if the image can be converted as Glance sends it."""
+    if not (CONF.rbd_imagebackend.convert_without_local_copy and
+            disk_format in converted_source.STREAMABLE):
+        return False
+    missing = qemu_export.unavailable()
+    if missing:
+        LOG.warning('Image %s cannot be converted without a local copy: %s '
+                    '(doctor checks this)', image_id, missing)
+        return False
+    return glance.serves_ranges(context, image_id)

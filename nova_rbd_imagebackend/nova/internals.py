@@ -112,6 +112,10 @@ PINNED = [
      ['self', 'context', 'id_or_uri', 'data', 'dest_path', 'trusted_certs']),
     (nova_glance.API, 'copy_image_to_store',
      ['self', 'context', 'image_id', 'store']),
+    # Range reads from Glance: one client for Nova's endpoint and auth.
+    (nova_glance, '_glanceclient_from_endpoint',
+     ['context', 'endpoint', 'version']),
+    (nova_glance, 'generate_glance_url', ['context']),
     # The storage policy: flavor extra spec validation in nova-api.
     (extra_spec_base.ExtraSpecValidator, '__init__',
      ['self', 'name', 'description', 'value', 'deprecated', 'parameters',

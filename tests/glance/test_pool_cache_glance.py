@@ -79,8 +79,7 @@ class PoolCacheGlanceTest(base.RbdNovaTestCase):
         driver.manage_image_cache(nova_context.get_admin_context(), [])
         self.assertEqual([], self._cache_images(image['id']))
 
-    def test_a_qcow2_image_is_converted_once(self):
-        data = _raw_image(8)
+    def _qcow2_image(self, data):
         raw, qcow2 = (os.path.join(self.instances_path, n)
                       for n in ('src.raw', 'src.qcow2'))
         with open(raw, 'wb') as f:
@@ -90,7 +89,29 @@ class PoolCacheGlanceTest(base.RbdNovaTestCase):
         with open(qcow2, 'rb') as f:
             image = self.glance_api.upload(f.read(), disk_format='qcow2',
                                            store='file')
+        for path in (raw, qcow2):
+            os.unlink(path)
+        return image
+
+    def test_a_qcow2_image_is_converted_once_without_a_local_copy(self):
+        data = _raw_image(8)
+        image = self._qcow2_image(data)
         self._boots_from_cache(image['id'], data)
+        # glance-api served QEMU's range requests: no staging copy.
+        log = self.stdlog.logger.output
+        self.assertEqual(1, log.count('from Glance by ranges, without a '
+                                      'local copy'))
+        self.assertNotIn('in a staging folder', log)
+
+    def test_a_qcow2_image_is_converted_in_a_staging_folder_if_told(self):
+        self.flags(convert_without_local_copy=False, group='rbd_imagebackend')
+        data = _raw_image(8)
+        image = self._qcow2_image(data)
+        self._boots_from_cache(image['id'], data)
+        log = self.stdlog.logger.output
+        self.assertIn('Converting image %s (qcow2) in a staging folder'
+                      % image['id'], log)
+        self.assertNotIn('by ranges', log)
 
     def _refused(self, image_id, words):
         server = self.api.post_server({'server': {

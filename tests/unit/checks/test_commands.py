@@ -20,6 +20,7 @@ import pytest
 from nova_rbd_imagebackend.checks import commands
 from nova_rbd_imagebackend.checks import host as host_module
 from nova_rbd_imagebackend.checks import results
+from nova_rbd_imagebackend import conf as plugin_conf
 
 
 @pytest.fixture
@@ -27,17 +28,24 @@ def path(tmp_path, monkeypatch):
     """A PATH holding only the commands a test puts there."""
     monkeypatch.setenv('PATH', str(tmp_path))
 
-    def put(*names):
+    def put(*names, script=''):
         for name in names:
             exe = tmp_path / name
-            exe.write_text('#!/bin/sh\n')
+            exe.write_text('#!/bin/sh\n' + script)
             os.chmod(exe, 0o755)
     return put
+
+
+# What qemu-img says when its curl driver cannot connect.
+CURL_QEMU_IMG = ("echo \"qemu-img: Could not open: CURL: Couldn't "
+                 "connect\" >&2\n")
+NO_CURL_QEMU_IMG = "echo \"qemu-img: Unknown driver 'http'\" >&2\n"
 
 
 @pytest.fixture
 def conf():
     from nova import config as nova_config  # noqa: F401 (registers opts)
+    plugin_conf.register_opts(nova.conf.CONF)
     fixture = config_fixture.Config(nova.conf.CONF)
     fixture.setUp()
     yield fixture
@@ -50,8 +58,30 @@ def verdicts(conf):
 
 
 def test_a_full_host_passes(path, conf):
-    path('qemu-img', 'mkfs', 'mkfs.ext4', 'genisoimage')
+    path('qemu-nbd', 'mkfs', 'mkfs.ext4', 'genisoimage')
+    path('qemu-img', script=CURL_QEMU_IMG)
     assert {r.status for r in verdicts(conf).values()} == {results.OK}
+
+
+@pytest.mark.parametrize('missing, words', [
+    ('qemu-nbd', 'qemu-nbd is not on the PATH'),
+    ('curl', "QEMU's curl block driver is missing (qemu-img: Unknown "
+             "driver 'http')")])
+def test_no_qemu_nbd_or_curl_driver_warns_of_staging_copies(
+        path, conf, missing, words):
+    path('mkfs', 'mkfs.ext4', 'genisoimage')
+    if missing == 'curl':
+        path('qemu-nbd')
+        path('qemu-img', script=NO_CURL_QEMU_IMG)
+    else:
+        path('qemu-img', script=CURL_QEMU_IMG)
+    found = verdicts(conf)['command qemu-nbd']
+    assert found.status == results.WARN
+    assert found.detail.startswith(words)
+    assert 'staging folder under the instances path' in found.detail
+    # Told to convert in a staging folder, it is not needed.
+    conf.config(convert_without_local_copy=False, group='rbd_imagebackend')
+    assert verdicts(conf)['command qemu-nbd'].status == results.OK
 
 
 def test_no_qemu_img_fails_and_says_what_breaks(path, conf):
