@@ -17,6 +17,14 @@ glance_store gives uploaded images; Glance then registers
 rbd://<fsid>/<pool>/<image id>/snap.  Unlike Nova's in-tree code, a
 failure removes what was created in reverse order, so neither the clone
 nor a protected snapshot that would block deleting the instance is left.
+
+A shelve that offloads is this snapshot, then the instance delete
+(disks/instances.py); Nova records the instance as shelved in between.
+Killed in the snapshot, Nova shelves again with a new image and the
+audit settles the killed run (direct_snapshot); killed in the delete,
+the offload's retry finishes it.  Deleted while the Ceph manager still
+flattens Glance's clone, the disk waits in the trash until the clone no
+longer needs it; the next delete or the audit removes it.
 """
 
 import os

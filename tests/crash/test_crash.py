@@ -28,6 +28,7 @@ import collections
 import json
 import os
 import random
+import subprocess
 import time
 import types
 import urllib.error
@@ -65,8 +66,14 @@ SIZES = {'import': 96 * MiB, 'swap': 64 * MiB, 'clone': 256 * MiB,
 LEASE_SECONDS = 5
 BEFORE_RESIZE = b'before the resize'
 REPORT = collections.defaultdict(list)
-OPS = ('import', 'swap', 'clone', 'delete', 'snapshot', 'revert', 'fill')
-WITH_GLANCE = ('snapshot', 'fill')
+OPS = ('import', 'swap', 'clone', 'delete', 'snapshot', 'shelve', 'revert',
+       'fill', 'convert')
+WITH_GLANCE = ('snapshot', 'shelve', 'fill', 'convert')
+# Boots of an image outside the cluster: raw, and qcow2 converted on the
+# way by qemu-nbd.  The retry boots the same image.
+FILLS = ('fill', 'convert')
+# A direct snapshot's run: a new Glance image each time.
+SNAPSHOTS = ('snapshot', 'shelve')
 
 
 @pytest.fixture(scope='module')
@@ -87,6 +94,10 @@ def setup(ceph_sandbox, tmp_path_factory):
     # each of its own content.
     outside = b''.join(i.to_bytes(4, 'big') * (MiB // 4)
                        for i in range(1, SIZES['fill'] // MiB + 1))
+    raw, qcow2 = folder / 'outside.raw', folder / 'outside.qcow2'
+    raw.write_bytes(outside)
+    subprocess.run(['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2',
+                    str(raw), str(qcow2)], check=True)
     admin = rados.Rados(conffile=ceph_sandbox.conf_path, rados_id='admin')
     admin.connect(timeout=10)
     parent = 'crash-parent-%s' % uuid.uuid4()
@@ -101,6 +112,7 @@ def setup(ceph_sandbox, tmp_path_factory):
     yield types.SimpleNamespace(
         conf_path=str(conf_path), instances=str(instances),
         worker_log=worker_log, outside=outside, workers=workers,
+        outside_qcow2=qcow2.read_bytes(),
         source=str(source), admin=admin,
         parent_url=locations.format_url(ceph_sandbox.fsid, 'images', parent,
                                         'snap'))
@@ -114,7 +126,7 @@ def setup(ceph_sandbox, tmp_path_factory):
 def glance_conf(request, setup):
     """A nova.conf that also points Nova's Glance client at a glance-api.
 
-    Only a snapshot and a fill need Glance: they alone start it.
+    Only a snapshot, a shelve and a fill need Glance: they alone start it.
     """
     if request.node.callspec.params['op'] not in WITH_GLANCE:
         return None
@@ -154,7 +166,11 @@ def args_of(op, setup, glance_conf=None):
     if op == 'fill':
         image = glance_conf.api.upload(setup.outside, store='file')
         return [image['id'], str(SIZES['fill'])]
-    if op == 'snapshot':
+    if op == 'convert':
+        image = glance_conf.api.upload(setup.outside_qcow2, store='file',
+                                       disk_format='qcow2')
+        return [image['id'], str(SIZES['fill'])]
+    if op in SNAPSHOTS:
         return [glance_conf.api.request('POST', '/v2/images', {
             'name': 'crash-snapshot', 'disk_format': 'raw',
             'container_format': 'bare'})['id']]
@@ -179,7 +195,7 @@ def prepare(op, instance_uuid, setup):
                 for offset in range(0, 2 * SIZES['revert'], 4 * MiB):
                     image.write(b'after the resize', offset)
         return
-    if op == 'snapshot':
+    if op in SNAPSHOTS:
         parent = locations.parse_url(setup.parent_url)
         with setup.admin.open_ioctx('images') as images, \
                 setup.admin.open_ioctx('vms') as vms:
@@ -222,8 +238,8 @@ def state(instance_uuid, setup):
 
 def expected_state(op, instance_uuid):
     names = {'import': ['disk'], 'clone': ['disk'], 'swap': ['disk.swap'],
-             'delete': [], 'snapshot': ['disk'], 'revert': ['disk'],
-             'fill': ['disk']}[op]
+             'delete': [], 'snapshot': ['disk'], 'shelve': [],
+             'revert': ['disk'], 'fill': ['disk'], 'convert': ['disk']}[op]
     return ['%s_%s' % (instance_uuid, n) for n in names], [], []
 
 
@@ -247,14 +263,14 @@ def check_content(op, instance_uuid, setup, args):
         for offset in range(0, SIZES['revert'], 4 * MiB):
             assert client.read('vms', name, offset, len(BEFORE_RESIZE)) == (
                 BEFORE_RESIZE)
-    elif op == 'fill':
+    elif op in FILLS:
         name = instance_uuid + '_disk'
         (cached,) = cache_images(args[0])
         assert client.parent('vms', name) == ('vms', cached, pool_cache.SNAP)
         for offset in (0, SIZES['fill'] - MiB):
             assert client.read('vms', name, offset, MiB) == \
                 setup.outside[offset:offset + MiB]
-    elif op == 'snapshot':
+    elif op in SNAPSHOTS:
         status = settled_glance_status(args[0])
         if status == 'registering':
             REPORT['glance undecided'].append(args[0])  # see above
@@ -290,7 +306,7 @@ def cache_images(image_id):
 
 
 def cleanup(op, instance_uuid, glance_conf=None, *args_lists):
-    if op == 'fill':
+    if op in FILLS:
         worker.run('delete', instance_uuid, [])
         for args in args_lists:
             for name in cache_images(args[0]):
@@ -299,7 +315,7 @@ def cleanup(op, instance_uuid, glance_conf=None, *args_lists):
                     'vms', pool_cache.lease_object(name))
             glance_conf.api.request('DELETE', '/v2/images/%s' % args[0])
         return
-    if op == 'snapshot':
+    if op in SNAPSHOTS:
         for args in args_lists:
             try:
                 glance_conf.api.request('DELETE', '/v2/images/%s' % args[0])
@@ -322,13 +338,46 @@ def settled_glance_status(image_id, timeout=60):
         time.sleep(0.2)
 
 
+def wait_flattened(setup, image_ids, timeout=60):
+    """Wait until Glance's clones no longer depend on the instance disk.
+
+    The Ceph manager flattens them in the background; until it has, a
+    shelved disk stays parked in the trash, as designed, and the audit
+    rightly leaves it there.
+    """
+    deadline = time.monotonic() + timeout
+    with setup.admin.open_ioctx('images') as images:
+        for image_id in image_ids:
+            while time.monotonic() < deadline:
+                try:
+                    with rbd.Image(images, image_id, read_only=True) as image:
+                        image.parent_info()
+                except rbd.ImageNotFound:
+                    break  # gone, or flattened
+                time.sleep(0.2)
+
+
+def shelved(image_id):
+    """True if the snapshot into ``image_id`` returned to Nova.
+
+    Glance has the image and the driver has ended the run: from there on
+    Nova's shelve saves the instance as shelved and offloads it.
+    """
+    return glance_status(image_id) == 'active' and not \
+        cluster.client().get_record('vms', snapshot_runs.RECORDS, image_id)
+
+
 def snapshot_leftovers(instance_uuid, image_id, setup):
     """What a direct snapshot into ``image_id`` left that it should not."""
     left = []
     with setup.admin.open_ioctx('vms') as vms:
-        with rbd.Image(vms, instance_uuid + '_disk', read_only=True) as disk:
-            left += ['vms/%s_disk@%s' % (instance_uuid, s['name'])
-                     for s in disk.list_snaps()]
+        try:
+            with rbd.Image(vms, instance_uuid + '_disk',
+                           read_only=True) as disk:
+                left += ['vms/%s_disk@%s' % (instance_uuid, s['name'])
+                         for s in disk.list_snaps()]
+        except rbd.ImageNotFound:
+            pass  # shelved: the disk went after its snapshot
     if image_id in snapshot_runs.unfinished(cluster.client(), 'vms') or \
             cluster.client().get_record('vms', snapshot_runs.RECORDS,
                                         image_id):
@@ -348,14 +397,38 @@ def snapshot_leftovers(instance_uuid, image_id, setup):
     return left
 
 
+def qemu_nbds(setup, patience=5):
+    """qemu-nbd processes serving into this test's instances path.
+
+    One whose process was killed is killed with it by the kernel; it is
+    given a moment to be reaped.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        found = []
+        for pid in filter(str.isdigit, os.listdir('/proc')):
+            try:
+                with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                    argv = f.read().split(b'\0')
+            except OSError:
+                continue  # gone meanwhile
+            if argv[0].endswith(b'qemu-nbd') and any(
+                    setup.instances.encode() in a for a in argv):
+                found.append(int(pid))
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
 def leftovers(op, instance_uuid, setup, args):
     state_now = state(instance_uuid, setup)
     left = [] if state_now == expected_state(op, instance_uuid) else [
         state_now]
-    if op == 'snapshot':
+    if op in SNAPSHOTS:
         left += snapshot_leftovers(instance_uuid, args[0], setup)
-    if op == 'fill':
-        # One cache image, published; no .part.
+    if op in FILLS:
+        # One cache image, published; no .part; no qemu-nbd serving on.
+        left += ['qemu-nbd %d' % pid for pid in qemu_nbds(setup)]
         cached = cache_images(args[0])
         if len(cached) != 1 or cached[0].endswith('.part'):
             left.append('cache images %s' % cached)
@@ -408,13 +481,21 @@ def test_killed_operation_is_completed_by_its_retry(conf, setup, glance_conf,
         before = leftovers(op, instance_uuid, setup, killed)
 
         started = time.monotonic()
-        # A new snapshot is a new Glance image; a new boot, the same one.
-        again = killed if op == 'fill' else args_of(op, setup, glance_conf)
-        worker.run(op, instance_uuid, again)
+        if op == 'shelve' and shelved(killed[0]):
+            # The snapshot had returned: Nova recorded the instance as
+            # shelved, and what is left to do is the offload.
+            again = killed
+            worker.run('delete', instance_uuid, [])
+        else:
+            # A new snapshot is a new Glance image; a new boot, the same.
+            again = killed if op in FILLS else args_of(op, setup,
+                                                       glance_conf)
+            worker.run(op, instance_uuid, again)
         retry = time.monotonic() - started
 
-        if op == 'snapshot':
+        if op in SNAPSHOTS:
             settled_glance_status(killed[0])
+            wait_flattened(setup, {killed[0], again[0]})
         found, passes = audit_and_purge(op, instance_uuid, setup, killed)
         assert leftovers(op, instance_uuid, setup, killed) == [], (
             run, before)

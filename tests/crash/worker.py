@@ -14,14 +14,18 @@
     python -m tests.crash.worker NOVA_CONF OP INSTANCE_UUID [ARGS...]
 
 OP is one of: import FILE SIZE, swap SIZE, clone PARENT_URL SIZE, delete,
-snapshot GLANCE_IMAGE_ID, revert, fill GLANCE_IMAGE_ID SIZE.  The operation
+snapshot GLANCE_IMAGE_ID, shelve GLANCE_IMAGE_ID, revert,
+fill GLANCE_IMAGE_ID SIZE, convert GLANCE_IMAGE_ID SIZE (a qcow2 image,
+converted on the way).  The operation
 goes through the plugin's own entry points, the ones Nova calls:
 ``RbdImage.cache`` for disks (for ``fill``, the root disk of an image
 Glance keeps outside the cluster: the pool image cache), the
 instance delete of the driver, for a snapshot the steps of Nova's
 ``LibvirtDriver.snapshot`` on an rbd disk (``direct_snapshot``, then
-Glance learns the location, then the plugin's driver ends the run), and
-for a resize revert the two calls of Nova's ``finish_revert_migration``.
+Glance learns the location, then the plugin's driver ends the run), for
+a shelve (with offload, as ``shelved_offload_time = 0`` makes it) that
+snapshot followed by the instance delete of the driver, and for a
+resize revert the two calls of Nova's ``finish_revert_migration``.
 "go" is printed just before it starts, "done" when it has finished.
 """
 
@@ -54,12 +58,16 @@ def run(op, instance_uuid, args):
     disk = imagebackend.RbdImage(instance=instance, disk_name=name)
     if op == 'snapshot':
         return snapshot(disk, args[0])
+    if op == 'shelve':
+        snapshot(disk, args[0])
+        return instances.remove_instance_disks(cluster.client(),
+                                               cluster.pool(), instance)
     if op == 'revert':
         disk.rollback_to_snap('nova-resize')
         return disk.remove_snap('nova-resize')
     if op == 'swap':
         return disk.cache(None, 'swap', int(args[0]), swap_mb=0)
-    if op == 'fill':
+    if op in ('fill', 'convert'):
         context = noauth_context()
 
         def clone_or_fill(target, **kwargs):
