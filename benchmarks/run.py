@@ -52,10 +52,12 @@ SIZES = {
     'full': {'rounds': 7, 'storm': 50, 'workers': 8,
              'pools': (200, 2000), 'snap_mib': (256, 1024),
              'import_mib': 1024, 'import_count': 10, 'storm_rounds': 2,
-             'rss_mib': (1024, 4096), 'rss_data_mib': 256},
+             'rss_mib': (1024, 4096), 'rss_data_mib': 256,
+             'qcow2_mib': 1024},
     'quick': {'rounds': 2, 'storm': 6, 'workers': 3, 'pools': (10, 30),
               'snap_mib': (8, 16), 'import_mib': 16, 'import_count': 2,
-              'storm_rounds': 1, 'rss_mib': (16, 32), 'rss_data_mib': 8},
+              'storm_rounds': 1, 'rss_mib': (16, 32), 'rss_data_mib': 8,
+              'qcow2_mib': 32},
 }
 
 
@@ -367,7 +369,7 @@ def storm_child(args):
 
 
 def run_operations(bench, wanted, workdir, size_name):
-    """The operations asked for, in order (``0`` is operation 10)."""
+    """The operations asked for, in order (``0``: 10, ``q``: 11)."""
     size = bench.size
     base_id = bench.upload(64)
     if '1' in wanted:
@@ -385,7 +387,7 @@ def run_operations(bench, wanted, workdir, size_name):
     if '6' in wanted:
         for mib in size['snap_mib']:
             bench.snapshot(base_id, mib)
-    if wanted & set('790'):
+    if wanted & set('790q'):
         from benchmarks import outside
         images = outside.Outside(bench, workdir)
     if '7' in wanted:
@@ -394,6 +396,8 @@ def run_operations(bench, wanted, workdir, size_name):
         images.peak_rss(size['rss_mib'], size['rss_data_mib'])
     if '0' in wanted:
         images.two_hosts(size['import_mib'], size['import_count'])
+    if 'q' in wanted:
+        images.qcow2_boot(size['qcow2_mib'])
 
 
 def main(argv=None):
@@ -409,11 +413,13 @@ def main(argv=None):
     parser.add_argument('--image-file', help=argparse.SUPPRESS)
     parser.add_argument('--image-hash', help=argparse.SUPPRESS)
     parser.add_argument('--count', type=int, help=argparse.SUPPRESS)
+    parser.add_argument('--disk-format', default='raw',
+                        help=argparse.SUPPRESS)
     parser.add_argument('--start-at', type=float, default=0,
                         help=argparse.SUPPRESS)
     parser.add_argument('--output', help='also write the table here')
     parser.add_argument('--only', help='operation numbers to run, e.g. 17 '
-                        '(0 is operation 10)')
+                        '(0 is operation 10, q operation 11)')
     args = parser.parse_args(argv)
     args.size = args.size or ('quick' if args.quick else 'full')
     # A SIGTERM unwinds like Ctrl-C, so the clean-up below stops the
@@ -438,7 +444,7 @@ def main(argv=None):
         configure(args.ceph_conf, os.path.join(workdir, 'instances'))
         bench = Bench(args.ceph_conf, args.size, args.admin_user)
         print('operations (%s sizes):' % args.size)
-        run_operations(bench, set(args.only or '123456790'), workdir,
+        run_operations(bench, set(args.only or '123456790q'), workdir,
                        args.size)
         table = bench.table()
         print()

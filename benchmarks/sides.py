@@ -24,6 +24,7 @@ import uuid
 
 from nova import context as nova_context
 from nova import exception
+from nova.virt import images
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import imagebackend as intree
 
@@ -49,25 +50,39 @@ class FakeImageAPI(object):
         except KeyError:
             raise exception.ImageNotFound(image_id=image_id)
 
-    def add_file(self, image_id, path, digest):
+    def add_file(self, image_id, path, digest, disk_format='raw'):
         """An image Glance keeps outside the cluster, with its sha512."""
         self.images[image_id] = {
-            'id': image_id, 'disk_format': 'raw', 'status': 'active',
+            'id': image_id, 'disk_format': disk_format, 'status': 'active',
             'size': os.path.getsize(path), 'os_hash_algo': 'sha512',
             'os_hash_value': digest, 'locations': []}
         self.files[image_id] = path
 
-    def download(self, context, image_id, **kwargs):
+    def download(self, context, image_id, dest_path=None, **kwargs):
         """The image's data as Glance's client yields it (64 KiB chunks).
 
+        Into ``dest_path`` if given, as Nova's download into a file does.
         The real client also hashes the data it yields; neither side's
         timing includes that.
         """
+        chunks = self.read_range(context, image_id, 0, None)
+        if dest_path is None:
+            return chunks
+        with open(dest_path, 'wb') as f:
+            for chunk in chunks:
+                f.write(chunk)
+
+    def read_range(self, context, image_id, start, end):
+        """Bytes ``start`` to ``end`` inclusive (None: to the end)."""
         with open(self.files[image_id], 'rb') as f:
-            while True:
-                chunk = f.read(CHUNK)
+            f.seek(start)
+            left = None if end is None else end - start + 1
+            while left is None or left > 0:
+                chunk = f.read(CHUNK if left is None else min(CHUNK, left))
                 if not chunk:
                     return
+                if left is not None:
+                    left -= len(chunk)
                 yield chunk
 
 
@@ -76,7 +91,12 @@ GLANCE = FakeImageAPI()
 
 def install_glance():
     intree.IMAGE_API = GLANCE
+    images.IMAGE_API = GLANCE  # Nova's fetch_to_raw
     plugin_glance.IMAGE_API = GLANCE
+    # Range reads, which glance-api serves, for the conversion of an
+    # image that is not raw without a local copy.
+    plugin_glance.image_range = GLANCE.read_range
+    plugin_glance.serves_ranges = lambda context, image_id: True
 
 
 def instance(instance_uuid=None):
@@ -107,7 +127,10 @@ class Side(object):
                 disk.clone(context, image_id)
             except exception.ImageUnacceptable:
                 # Glance's download and Nova's conversion to raw.
-                shutil.copyfile(GLANCE.files[image_id], target)
+                if GLANCE.images[image_id]['disk_format'] == 'raw':
+                    shutil.copyfile(GLANCE.files[image_id], target)
+                else:
+                    images.fetch_to_raw(context, image_id, target)
 
         disk.cache(fetch_func=clone_fallback_to_fetch, context=self.context,
                    filename=hashlib.sha1(image_id.encode()).hexdigest(),
