@@ -133,6 +133,20 @@ class PoolCacheGlanceTest(base.RbdNovaTestCase):
                                            store='file')
         self._refused(image['id'], 'registered as raw, but its content is')
 
+    def test_a_qcow2_that_does_not_match_glances_hash_is_refused(self):
+        # Corrupted in a data cluster: QEMU converts it without a murmur;
+        # the in-order read that runs alongside finds the mismatch.
+        image = self._qcow2_image(_raw_image(8))
+        stored = os.path.join(self.glance_api.directory, 'images',
+                              image['id'])
+        with open(stored, 'r+b') as f:
+            f.seek(os.path.getsize(stored) // 2)
+            f.write(b'corrupted')
+        self._refused(image['id'],
+                      "Glance's data does not match the image's")
+        self.assertIn('by ranges, without a local copy',
+                      self.stdlog.logger.output)
+
     def test_data_that_does_not_match_glances_hash_is_refused(self):
         image = self.glance_api.upload(_raw_image(4), store='file')
         stored = os.path.join(self.glance_api.directory, 'images',
