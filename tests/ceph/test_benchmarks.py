@@ -29,7 +29,7 @@ def test_quick_benchmark_runs_both_sides(tmp_path):
             if line.startswith('| ') and not line.startswith('| operation')]
     assert [row.split('|')[1].strip().split('.')[0] for row in rows] == [
         '1', '2', '2b', '3', '8', '4', '5', '5', '6', '6', '7', '9', '9',
-        '10']
+        '10', '11', '11', '11']
     for row in rows:
         cells = [c.strip() for c in row.split('|')[1:-1]]
         assert cells[1] and cells[2] and cells[3].endswith('x')
