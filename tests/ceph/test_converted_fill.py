@@ -178,12 +178,19 @@ def test_an_image_is_converted_by_ranges_without_a_local_copy(
     client.remove('vms', name)
 
 
-def test_a_qcow2_with_a_backing_file_is_refused_before_qemu_opens_it(
-        client, instances, tmp_path):
+@pytest.mark.parametrize('option', ['backing_file=%s,backing_fmt=raw',
+                                    'data_file=%s,data_file_raw=on'],
+                         ids=['backing file', 'data file'])
+def test_a_qcow2_naming_a_host_file_is_refused_before_qemu_opens_it(
+        client, instances, tmp_path, option):
     image_id = str(uuid.uuid4())
-    path = tmp_path / 'backed.qcow2'
-    subprocess.run(['qemu-img', 'create', '-f', 'qcow2', '-b', '/etc/passwd',
-                    '-F', 'raw', str(path), '64M'], check=True,
+    # Stands for a file of the host's (never name a real one here:
+    # creating a qcow2 with a data file resizes that file).
+    host_file = tmp_path / 'secret'
+    host_file.write_bytes(b'secret\n')
+    path = tmp_path / 'malicious.qcow2'
+    subprocess.run(['qemu-img', 'create', '-f', 'qcow2', '-o',
+                    option % host_file, str(path), '64M'], check=True,
                    capture_output=True)
     glance = Glance(path.read_bytes(), instances)
     dst = '%s_disk' % uuid.uuid4()

@@ -236,8 +236,10 @@ def test_qcow2_content_registered_as_raw_is_refused(client, tmp_path,
     if not os.path.exists(qemu_img):
         pytest.skip('qemu-img is not installed')
     image_id = str(uuid.uuid4())
+    host_file = tmp_path / 'secret'  # stands for a file of the host's
+    host_file.write_bytes(b'secret\n')
     path = tmp_path / 'backed.qcow2'
-    subprocess.run([qemu_img, 'create', '-f', 'qcow2', '-b', '/etc/passwd',
+    subprocess.run([qemu_img, 'create', '-f', 'qcow2', '-b', str(host_file),
                     '-F', 'raw', str(path), '64M'], check=True,
                    capture_output=True)
     data = path.read_bytes()
