@@ -18,6 +18,31 @@ function configure_nova_rbd_imagebackend {
     iniset "$conf" rbd_imagebackend op_timeout "$NOVA_RBD_OP_TIMEOUT"
 }
 
+# Until the Ceph manager has flattened it, an instance snapshot's image in
+# Glance's pool is a clone of the instance disk: Glance needs read access
+# to the ephemeral pool to serve or delete it meanwhile.  Adds that to
+# Glance's cephx user, keeping its other caps; run again, it changes
+# nothing.
+function configure_glance_caps_for_nova_rbd_imagebackend {
+    local user=client.$NOVA_RBD_GLANCE_USER
+    local grant="profile rbd-read-only pool=$NOVA_RBD_POOL"
+    local -a caps
+    mapfile -d '' caps < <(
+        sudo ceph -c "$NOVA_RBD_CEPH_CONF" auth get "$user" -f json |
+        python3 -c '
+import json, sys
+grant = sys.argv[1]
+caps = json.load(sys.stdin)[0]["caps"]
+osd = caps.get("osd", "")
+if grant not in osd:
+    caps["osd"] = (osd + ", " if osd else "") + grant
+    sys.stdout.write("\0".join(sum(caps.items(), ())) + "\0")
+' "$grant")
+    if (( ${#caps[@]} )); then
+        sudo ceph -c "$NOVA_RBD_CEPH_CONF" auth caps "$user" "${caps[@]}"
+    fi
+}
+
 # The activation step: the compute service runs as nova-rbd-compute, a
 # drop-in for nova-compute that checks the setup before it starts.
 function start_nova_rbd_compute {
@@ -40,6 +65,9 @@ if [[ "$1" == "stack" && "$2" == "install" ]]; then
 elif [[ "$1" == "stack" && "$2" == "post-config" ]]; then
     echo_summary "Configuring nova-compute for nova-rbd-imagebackend"
     configure_nova_rbd_imagebackend
+    if is_service_enabled g-api; then
+        configure_glance_caps_for_nova_rbd_imagebackend
+    fi
 elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
     if is_service_enabled n-cpu; then
         echo_summary "Starting nova-compute as nova-rbd-compute"
