@@ -22,6 +22,9 @@ runs 200.  CRASH_WINDOW chooses when the kills land: ``default`` spreads
 them over the operation's whole run as the parent sees it (child exit
 included) and a tenth beyond; ``sharp`` only between the worker's "go"
 and "done", where every kill interrupts the operation itself.
+CRASH_GLANCE_PATIENCE (default 60) is how many seconds a snapshot's check
+waits for Glance to decide on a location it was given; one still
+undecided then is counted apart ("glance undecided"), not as a leftover.
 """
 
 import collections
@@ -53,6 +56,7 @@ from tests.crash import worker
 MiB = 1024 ** 2
 RUNS = int(os.environ.get('CRASH_RUNS', '20'))
 WINDOW = os.environ.get('CRASH_WINDOW', 'default')
+GLANCE_PATIENCE = int(os.environ.get('CRASH_GLANCE_PATIENCE', '60'))
 # Shorter than a dead client's watch (30 s): a retry that waited for a
 # killed process's watch or lock to expire, instead of proving it dead
 # from its writer record and cutting it off, fails at this deadline.
@@ -328,7 +332,7 @@ def glance_status(image_id):
     return glance.image_status(worker.noauth_context(), image_id)
 
 
-def settled_glance_status(image_id, timeout=60):
+def settled_glance_status(image_id, timeout=GLANCE_PATIENCE):
     """Glance's status once a location it was given has been checked."""
     deadline = time.monotonic() + timeout
     while True:
