@@ -213,9 +213,17 @@ def read_failure(exc):
 
 def _check_content(inspected, where, final):
     """Refuse content that is not raw, as soon as the inspector knows."""
-    formats = inspected.formats
-    if formats is None and not final:
+    if inspected.formats is None and not final:
         return  # not known yet
+    check_format(inspected, where, 'raw', RAW_CONTENT)
+
+
+def check_format(inspected, where, registered, accepted):
+    """Refuse what the inspector found unless it is ``accepted``, safely.
+
+    :param registered: the image's disk_format in Glance.
+    :param accepted: the content formats that disk_format may show.
+    """
     try:
         found = inspected.format
         found.safety_check()
@@ -226,9 +234,10 @@ def _check_content(inspected, where, final):
     except format_inspector.ImageFormatError:
         raise exceptions.CacheFillFailed(
             name=where, reason='its content matches several formats (%s), '
-            'it is registered as raw' % ', '.join(
-                sorted(str(f) for f in formats or ())))
-    if str(found) not in RAW_CONTENT:
+            'it is registered as %s' % (', '.join(
+                sorted(str(f) for f in inspected.formats or ())),
+                registered))
+    if str(found) not in accepted:
         raise exceptions.CacheFillFailed(
-            name=where, reason='it is registered as raw, but its content '
-            'is %s' % found)
+            name=where, reason='it is registered as %s, but its content '
+            'is %s' % (registered, found))

@@ -108,22 +108,7 @@ def _inspect(source, disk_format, where):
     for _chunk in inspected:
         if inspected.formats is not None:
             break
-    try:
-        found = inspected.format
-        found.safety_check()
-    except format_inspector.SafetyCheckFailed as exc:
-        raise exceptions.CacheFillFailed(
-            name=where, reason='the image does not pass the format safety '
-            'check (%s)' % exc)
-    except format_inspector.ImageFormatError:
-        raise exceptions.CacheFillFailed(
-            name=where, reason='its content matches several formats (%s), '
-            'it is registered as %s' % (', '.join(sorted(
-                str(f) for f in inspected.formats or ())), disk_format))
-    if str(found) != disk_format:
-        raise exceptions.CacheFillFailed(
-            name=where, reason='it is registered as %s, but its content is '
-            '%s' % (disk_format, found))
+    cache_sources.check_format(inspected, where, disk_format, (disk_format,))
 
 
 def _conversion_failure(exc, read_error):

@@ -113,6 +113,13 @@ def _converted(tmp_path, raw, disk_format, *options):
     return dst.read_bytes()
 
 
+def _new_image(tmp_path, instances, disk_format, mib):
+    """(image id, a stand-in Glance serving it, a disk name to fill)."""
+    image_id = str(uuid.uuid4())
+    data = _converted(tmp_path, _raw_data(image_id, mib), disk_format)
+    return image_id, Glance(data, instances), '%s_disk' % uuid.uuid4()
+
+
 def _fill(client, glance, disk_format, dst, key, fail_at_end=None,
           read_range=None):
     fill = converted_source.from_glance(
@@ -203,12 +210,9 @@ def test_a_qcow2_naming_a_host_file_is_refused_before_qemu_opens_it(
 
 
 def test_content_of_another_format_is_refused(client, instances, tmp_path):
-    image_id = str(uuid.uuid4())
-    data = _converted(tmp_path, _raw_data(image_id, 4), 'vmdk')
-    glance = Glance(data, instances)
-    dst = '%s_disk' % uuid.uuid4()
+    image_id, glance, dst = _new_image(tmp_path, instances, 'vmdk', 4)
     with pytest.raises(exceptions.CacheFillFailed) as caught:
-        _fill(client, glance, 'qcow2', dst, _key(image_id, data))
+        _fill(client, glance, 'qcow2', dst, _key(image_id, glance.data))
     assert 'registered as qcow2, but its content is vmdk' in \
         caught.value.format_message()
     assert glance.ranges == []
@@ -217,13 +221,10 @@ def test_content_of_another_format_is_refused(client, instances, tmp_path):
 
 def test_a_hash_mismatch_fails_the_fill_and_nothing_is_left(
         client, instances, tmp_path):
-    image_id = str(uuid.uuid4())
-    data = _converted(tmp_path, _raw_data(image_id, 8), 'qcow2')
-    glance = Glance(data, instances)
-    dst = '%s_disk' % uuid.uuid4()
+    image_id, glance, dst = _new_image(tmp_path, instances, 'qcow2', 8)
     with pytest.raises(exceptions.CacheFillFailed) as caught:
         # What the Glance client raises when its hash check fails.
-        _fill(client, glance, 'qcow2', dst, _key(image_id, data),
+        _fill(client, glance, 'qcow2', dst, _key(image_id, glance.data),
               fail_at_end='Corrupt image download. Hash was x expected y')
     assert "does not match the image's recorded hash" in \
         caught.value.format_message()
@@ -232,17 +233,14 @@ def test_a_hash_mismatch_fails_the_fill_and_nothing_is_left(
 
 def test_glance_failing_a_range_fails_the_fill_with_its_reason(
         client, instances, tmp_path):
-    image_id = str(uuid.uuid4())
-    data = _converted(tmp_path, _raw_data(image_id, 16), 'qcow2')
-    glance = Glance(data, instances)
-    dst = '%s_disk' % uuid.uuid4()
+    image_id, glance, dst = _new_image(tmp_path, instances, 'qcow2', 16)
 
     def failing(start, end):
         if glance.ranges:
             raise IOError('connection reset by Glance')
         return glance.read_range(start, end)
     with pytest.raises(exceptions.CacheFillFailed) as caught:
-        _fill(client, glance, 'qcow2', dst, _key(image_id, data),
+        _fill(client, glance, 'qcow2', dst, _key(image_id, glance.data),
               read_range=failing)
     assert 'connection reset by Glance' in caught.value.format_message()
     _nothing_left(client, instances, image_id, dst)
