@@ -12,9 +12,10 @@
 """The external commands Nova still runs on this plugin's paths.
 
 Nova runs no ``ceph`` or ``rbd`` command on a host the plugin serves.
-The plugin runs one, ``qemu-nbd`` (with QEMU's curl driver), to convert
-an image that is not raw as it comes from Glance into the pool image
-cache.  Nova's own code still runs these:
+The plugin runs ``qemu-nbd`` (with QEMU's curl driver, which ``qemu-img
+info`` probes first) to convert an image that is not raw as it comes
+from Glance into the pool image cache.  Nova's own code still runs
+these:
 
 * ``qemu-img``: to inspect and convert an image that is not in the
   cluster after downloading it, and to create the file an ephemeral disk
